@@ -1,0 +1,139 @@
+"""The store contract: records for accounts, MCP servers and API tokens, and the Store protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from confluence_mcp.store.cipher import Cipher
+
+AuthType = Literal["basic", "bearer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A connected Confluence site; ``secret`` is plaintext in memory and encrypted at rest."""
+
+    id: str
+    label: str
+    instance_url: str
+    auth_type: AuthType
+    username: str | None
+    secret: str
+    api_token_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    def __repr__(self) -> str:
+        # The dataclass repr would print the secret into logs and tracebacks.
+        return f"Account(id={self.id!r}, label={self.label!r}, instance_url={self.instance_url!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class McpServer:
+    """One secret MCP URL bound to an account, with its tool filters; the token is kept only as a hash."""
+
+    id: str
+    name: str
+    account_id: str
+    token_hash: str
+    methods: tuple[str, ...]
+    tags: tuple[str, ...]
+    require_api_token_auth: bool
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """A bearer token for the admin API and for ``require_api_token_auth``; kept only as a hash."""
+
+    id: str
+    name: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class Store(Protocol):
+    """Persistence for accounts, MCP servers and API tokens; every method is safe on the event loop.
+
+    Times are timezone-aware UTC. ``get_*``, ``update_*`` and ``delete_*`` raise ``NotFound`` for a
+    missing id. ``find_*_by_hash`` return ``None`` for a missing or expired record.
+    """
+
+    async def open(self) -> None:
+        """Connect, create or migrate the schema."""
+
+    async def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+
+    async def create_account(self, account: Account) -> None:
+        """Insert a new account."""
+
+    async def get_account(self, account_id: str) -> Account:
+        """Return one account."""
+
+    async def list_accounts(self) -> list[Account]:
+        """Return every account, oldest first."""
+
+    async def update_account(self, account: Account) -> None:
+        """Replace an existing account."""
+
+    async def delete_account(self, account_id: str) -> None:
+        """Delete an account and every MCP server bound to it."""
+
+    async def create_mcp_server(self, server: McpServer) -> None:
+        """Insert a new MCP server."""
+
+    async def get_mcp_server(self, server_id: str) -> McpServer:
+        """Return one MCP server, expired or not."""
+
+    async def list_mcp_servers(self, account_id: str | None = None) -> list[McpServer]:
+        """Return MCP servers (of one account when given), oldest first."""
+
+    async def update_mcp_server(self, server: McpServer) -> None:
+        """Replace an existing MCP server (its token hash never changes)."""
+
+    async def delete_mcp_server(self, server_id: str) -> None:
+        """Delete (revoke) an MCP server; its URL dies at once."""
+
+    async def find_mcp_server_by_token_hash(self, token_hash: str, now: datetime) -> McpServer | None:
+        """Return the live MCP server with this token hash, or None if missing or expired at ``now``."""
+
+    async def delete_expired(self, now: datetime) -> int:
+        """Delete MCP servers and API tokens expired at ``now``; return how many went."""
+
+    async def create_api_token(self, token: ApiToken) -> None:
+        """Insert a new API token."""
+
+    async def list_api_tokens(self) -> list[ApiToken]:
+        """Return every API token, oldest first."""
+
+    async def delete_api_token(self, token_id: str) -> None:
+        """Delete an API token."""
+
+    async def find_api_token_by_hash(self, token_hash: str, now: datetime) -> ApiToken | None:
+        """Return the live API token with this hash, or None if missing or expired at ``now``."""
+
+
+def open_store(url: str, *, cipher: Cipher) -> Store:
+    """Build (not yet open) the store for ``url``: ``memory://``, ``sqlite:///path`` or ``redis://…``."""
+    from confluence_mcp.errors import ConfigError
+
+    if url.startswith("memory://"):
+        from confluence_mcp.store.memory import MemoryStore
+
+        return MemoryStore(cipher=cipher)
+    if url.startswith("sqlite://"):
+        from confluence_mcp.store.sqlite import SqliteStore
+
+        return SqliteStore(url.removeprefix("sqlite://"), cipher=cipher)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from confluence_mcp.store.redis import RedisStore  # imported only when chosen
+
+        return RedisStore(url, cipher=cipher)
+    raise ConfigError(f"store.url: unsupported scheme in {url!r}; use memory://, sqlite:///PATH or redis://HOST:PORT/DB")
