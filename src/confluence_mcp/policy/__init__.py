@@ -1,0 +1,1 @@
+"""Pure decisions: no I/O; never imports httpx, starlette, mcp.server or the store."""

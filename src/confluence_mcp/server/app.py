@@ -1,0 +1,132 @@
+"""The app factory: builds the store, catalog, upstream client and MCP transport; the lifespan runs them."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+import httpx
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from confluence_mcp.errors import ConfigError
+from confluence_mcp.openapi import default_documents, generate_tools
+from confluence_mcp.server.calls import ToolCaller
+from confluence_mcp.server.catalog import Catalog
+from confluence_mcp.server.mcp_endpoint import McpEndpoint, ResponseHeadersFromState, build_mcp_server
+from confluence_mcp.server.resolver import TokenResolver
+from confluence_mcp.server.static_config import load_static_config
+from confluence_mcp.settings import SECRET_KEY_ENV, Settings
+from confluence_mcp.store.base import Store, open_store
+from confluence_mcp.store.cipher import Cipher, load_or_create_key_file
+from confluence_mcp.upstream.client import UpstreamClient, build_http_client
+
+log = logging.getLogger("confluence_mcp.server")
+
+
+@dataclass
+class Runtime:
+    """What the running app owns; routes reach it through ``app.state.runtime``."""
+
+    settings: Settings
+    store: Store
+    catalog: Catalog
+    resolver: TokenResolver
+    cipher: Cipher
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def secret_cipher(settings: Settings) -> Cipher:
+    """Return the cipher for account secrets; refuse to start without a key unless on embedded defaults."""
+    if settings.secrets.key is not None:
+        return Cipher.from_key(settings.secrets.key.get_secret_value(), source="secrets.key")
+    env_key = os.environ.get(SECRET_KEY_ENV)
+    if env_key:
+        return Cipher.from_key(env_key, source=SECRET_KEY_ENV)
+    if settings.embedded_defaults:
+        return Cipher.from_key(load_or_create_key_file(settings.data_dir / "secret.key"), source="data/secret.key")
+    raise ConfigError(
+        f"secrets.key: no secret key for encrypting account secrets; set secrets.key or {SECRET_KEY_ENV} "
+        "(generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    """Build the whole app; ``store`` and ``transport`` replace the configured ones (tests, bench)."""
+    cipher = secret_cipher(settings)
+    owns_store = store is None
+    the_store = store if store is not None else open_store(settings.store_url, cipher=cipher)
+    documents = list(settings.documents) or default_documents()
+    catalog = Catalog(generate_tools(documents), page_size=settings.server.tools_page_size)
+    resolver = TokenResolver(the_store, catalog, ttl=settings.server.token_cache_seconds)
+    http = build_http_client(settings.upstream, transport)
+    caller = ToolCaller(catalog, UpstreamClient(http, settings.upstream.retry))
+    manager = StreamableHTTPSessionManager(
+        app=build_mcp_server(catalog, caller),
+        json_response=True,
+        stateless=True,
+        security_settings=None,  # Host and Origin are checked by our endpoint, before the token
+        max_request_body_size=settings.server.max_body_bytes + 1,
+    )
+    runtime = Runtime(settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if owns_store:
+            await the_store.open()
+        try:
+            await load_static_config(settings, the_store)
+            async with http, manager.run(), anyio.create_task_group() as tasks:
+                tasks.start_soon(_sweep_forever, the_store, settings.server.sweep_interval_seconds)
+                yield
+                tasks.cancel_scope.cancel()
+        finally:
+            if owns_store:
+                await the_store.close()
+
+    routes: list[BaseRoute] = [
+        Route("/mcp/{token}", McpEndpoint(manager, resolver, settings.server), methods=["POST"]),
+        Route("/healthz", _health, methods=["GET"]),
+    ]
+    from confluence_mcp.server.admin import admin_routes  # the admin API lives in its own module
+
+    routes.extend(admin_routes())
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.runtime = runtime
+    return app
+
+
+def wrap(app: Starlette) -> Any:
+    """Return the ASGI callable to serve: the app with response headers copied from handler state."""
+    return ResponseHeadersFromState(app)
+
+
+async def _health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _sweep_forever(store: Store, interval: float) -> None:
+    """Delete expired MCP servers and API tokens periodically (Redis also expires keys by itself)."""
+    while True:
+        await anyio.sleep(interval)
+        try:
+            removed = await store.delete_expired(datetime.now(UTC))
+        except Exception:  # a sweep failure must not stop the server; the next sweep retries
+            log.exception("sweeping expired records failed")
+            continue
+        if removed:
+            log.info("swept %d expired records", removed)

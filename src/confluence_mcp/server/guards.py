@@ -1,0 +1,103 @@
+"""Request guards for /mcp: Origin and Host allow-lists, a body-size limit, JSON-RPC error answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from fnmatch import fnmatchcase
+
+from confluence_mcp.server.types import Receive, Scope, Send
+
+# Application error codes sit outside JSON-RPC's reserved -32768..-32000 range: -31000 minus the HTTP status.
+CODE_UNAUTHORIZED = -31401
+CODE_FORBIDDEN = -31403
+CODE_NOT_FOUND = -31404
+CODE_TOO_LARGE = -31413
+
+
+class BodyTooLarge(Exception):
+    """The request body passed the configured limit."""
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """Return the first value of header ``name`` (lowercase bytes), decoded, or None."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def origin_allowed(origin: str | None, allowed: Sequence[str], host: str | None) -> bool:
+    """Return whether a browser Origin may call us; no Origin (a non-browser client) always may."""
+    if origin is None:
+        return True
+    if host is not None and origin.split("://", 1)[-1] == host:
+        return True  # same-origin: our own pages
+    return any(fnmatchcase(origin, pattern) for pattern in allowed)
+
+
+def host_allowed(host: str | None, allowed: Sequence[str]) -> bool:
+    """Return whether the Host header is acceptable; an empty allow-list accepts any."""
+    if not allowed:
+        return True
+    if host is None:
+        return False
+    bare = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    for pattern in allowed:
+        if pattern.endswith(":*"):
+            if bare == pattern[:-2]:
+                return True
+        elif host == pattern or fnmatchcase(host, pattern):
+            return True
+    return False
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """Read the whole request body; raise BodyTooLarge as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def replay(body: bytes) -> Receive:
+    """Return a receive callable that yields ``body`` once, then waits like a quiet client."""
+    sent = False
+
+    async def receive() -> dict[str, object]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def send_jsonrpc_error(
+    send: Send,
+    status: int,
+    code: int,
+    message: str,
+    *,
+    extra_headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Answer with a JSON-RPC error body (``id: null``) and an HTTP status."""
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *extra_headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

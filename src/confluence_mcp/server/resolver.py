@@ -1,0 +1,85 @@
+"""Token -> MCP server, account target and tool view, cached briefly so revocation still lands within 1 s."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from confluence_mcp.errors import NotFound
+from confluence_mcp.policy.filters import ToolFilter
+from confluence_mcp.server.catalog import Catalog, ToolView
+from confluence_mcp.store.base import McpServer, Store
+from confluence_mcp.store.tokens import hash_token
+from confluence_mcp.upstream.client import Target
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A live MCP server with what a request needs: its upstream target and its tool view."""
+
+    server: McpServer
+    target: Target
+    view: ToolView
+
+    def expired(self, now: datetime) -> bool:
+        """Return whether the server's expiry has passed at ``now``."""
+        expires_at = self.server.expires_at
+        return expires_at is not None and expires_at <= now
+
+
+class TokenResolver:
+    """Resolves MCP URL tokens and API tokens through the store, with a short in-process cache."""
+
+    def __init__(self, store: Store, catalog: Catalog, *, ttl: float) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._ttl = ttl
+        self._servers: dict[str, tuple[float, Resolved | None]] = {}
+        self._api_tokens: dict[str, tuple[float, bool]] = {}
+
+    def invalidate(self) -> None:
+        """Forget every cached answer (called after writes made through this process)."""
+        self._servers.clear()
+        self._api_tokens.clear()
+
+    async def resolve(self, token: str) -> Resolved | None:
+        """Return the live MCP server for ``token``, or None when unknown, revoked or expired."""
+        token_hash = hash_token(token)
+        now_mono = time.monotonic()
+        hit = self._servers.get(token_hash)
+        if hit is not None and hit[0] > now_mono:
+            resolved = hit[1]
+        else:
+            resolved = await self._load(token_hash)
+            if len(self._servers) > 10_000:
+                self._servers.clear()  # bound memory under a flood of random tokens
+            self._servers[token_hash] = (now_mono + self._ttl, resolved)
+        # Expiry is checked on every request, not only on load: a cached entry never outlives it.
+        if resolved is not None and resolved.expired(datetime.now(UTC)):
+            return None
+        return resolved
+
+    async def _load(self, token_hash: str) -> Resolved | None:
+        server = await self._store.find_mcp_server_by_token_hash(token_hash, datetime.now(UTC))
+        if server is None:
+            return None
+        try:
+            account = await self._store.get_account(server.account_id)
+        except NotFound:
+            return None
+        view = self._catalog.view(ToolFilter(methods=frozenset(server.methods), tags=frozenset(server.tags)))
+        return Resolved(server=server, target=Target.for_account(account), view=view)
+
+    async def api_token_valid(self, token: str) -> bool:
+        """Return whether ``token`` is a live API token."""
+        token_hash = hash_token(token)
+        now_mono = time.monotonic()
+        hit = self._api_tokens.get(token_hash)
+        if hit is not None and hit[0] > now_mono:
+            return hit[1]
+        found = await self._store.find_api_token_by_hash(token_hash, datetime.now(UTC)) is not None
+        if len(self._api_tokens) > 10_000:
+            self._api_tokens.clear()
+        self._api_tokens[token_hash] = (now_mono + self._ttl, found)
+        return found

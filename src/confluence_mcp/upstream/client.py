@@ -1,0 +1,143 @@
+"""The one pooled httpx.AsyncClient that talks to Confluence; httpx errors become UpstreamError here."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio
+import httpx
+
+from confluence_mcp import __version__
+from confluence_mcp.errors import UpstreamConnectionError, UpstreamError, UpstreamTimeout
+from confluence_mcp.policy.ratelimit import parse_rate_limit
+from confluence_mcp.settings import RetrySettings, UpstreamSettings
+from confluence_mcp.store.base import Account
+from confluence_mcp.upstream.request import UpstreamRequest
+
+log = logging.getLogger("confluence_mcp.upstream")
+
+_USER_AGENT = f"confluence-mcp/{__version__}"
+_RETRY_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where and as whom to send: the site root and a ready Authorization header."""
+
+    base_url: str
+    authorization: str
+
+    @classmethod
+    def for_account(cls, account: Account) -> Target:
+        """Build the target for an account (basic email:API token, or bearer)."""
+        if account.auth_type == "basic":
+            raw = f"{account.username or ''}:{account.secret}".encode()
+            authorization = "Basic " + base64.b64encode(raw).decode("ascii")
+        else:
+            authorization = f"Bearer {account.secret}"
+        return cls(base_url=account.instance_url.rstrip("/"), authorization=authorization)
+
+    def __repr__(self) -> str:
+        return f"Target(base_url={self.base_url!r})"  # never the Authorization header
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamResponse:
+    """A complete upstream answer: status, headers and body bytes."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    attempts: int = 1
+
+
+def build_http_client(
+    settings: UpstreamSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """Return the shared client: pooled, keep-alive, no redirects followed, no environment proxies."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+        limits=httpx.Limits(
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_keepalive_connections,
+            keepalive_expiry=settings.keepalive_expiry,
+        ),
+        # A redirect could carry our Authorization header to another host: never follow one.
+        follow_redirects=False,
+        trust_env=False,
+        transport=transport,
+        headers={"User-Agent": _USER_AGENT, "Accept": "application/json"},
+    )
+
+
+class UpstreamClient:
+    """Sends UpstreamRequests for any account through one shared pooled client."""
+
+    def __init__(self, http: httpx.AsyncClient, retry: RetrySettings) -> None:
+        self._http = http
+        self._retry = retry
+
+    async def send(self, target: Target, request: UpstreamRequest) -> UpstreamResponse:
+        """Send once (or, when the operator opted in, retry 429/503 within the budget)."""
+        retry = self._retry
+        if not retry.enabled or request.method not in retry.methods:
+            return await self._send_once(target, request)
+        deadline = time.monotonic() + retry.budget_seconds
+        attempt = 1
+        while True:
+            response = await self._send_once(target, request)
+            if response.status not in _RETRY_STATUSES or attempt >= retry.max_attempts:
+                return _with_attempts(response, attempt)
+            limits = parse_rate_limit(response.headers, now=datetime.now(UTC))
+            wait = (
+                float(limits.retry_after)
+                if limits and limits.retry_after is not None
+                else min(2.0 ** (attempt - 1), 8.0)
+            )
+            if time.monotonic() + wait > deadline:
+                return _with_attempts(response, attempt)
+            log.info("upstream %s answered %s; retry %d in %.1fs", request.method, response.status, attempt, wait)
+            await anyio.sleep(wait)
+            attempt += 1
+
+    async def _send_once(self, target: Target, request: UpstreamRequest) -> UpstreamResponse:
+        headers = {"Authorization": target.authorization, **request.headers}
+        content: bytes | None = None
+        if request.has_body:
+            content = json.dumps(request.json_body, separators=(",", ":"), ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json"
+        url = target.base_url + request.path
+        try:
+            response = await self._http.request(
+                request.method,
+                url,
+                params=request.query or None,  # type: ignore[arg-type]  # list[tuple[str, str]] is accepted
+                headers=headers,
+                content=content,
+            )
+        except httpx.TimeoutException as exc:
+            kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
+            raise UpstreamTimeout(
+                f"Confluence did not answer in time ({kind} timeout) for {request.method} {request.path}"
+            ) from exc
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise UpstreamConnectionError(
+                f"could not reach Confluence for {request.method} {request.path}: the connection failed or was dropped"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamError(
+                f"request to Confluence failed for {request.method} {request.path}: {type(exc).__name__}"
+            ) from exc
+        return UpstreamResponse(status=response.status_code, headers=response.headers, content=response.content)
+
+
+def _with_attempts(response: UpstreamResponse, attempts: int) -> UpstreamResponse:
+    if attempts == 1:
+        return response
+    return UpstreamResponse(response.status, response.headers, response.content, attempts)

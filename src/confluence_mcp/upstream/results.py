@@ -1,0 +1,172 @@
+"""Upstream answer -> tool outcome: JSON as structured content, errors explained with what to do next."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from confluence_mcp.policy.ratelimit import RateLimit, parse_rate_limit
+from confluence_mcp.upstream.client import UpstreamResponse
+from confluence_mcp.upstream.request import UpstreamRequest
+
+_CURRENT_VERSION = re.compile(r"Current Version:\s*\[(\d+)\]", re.IGNORECASE)
+_MAX_MESSAGE = 600
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOutcome:
+    """What a tool call produced, before it is dressed as an MCP result."""
+
+    text: str
+    is_error: bool = False
+    structured: dict[str, Any] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error_outcome(message: str) -> ToolOutcome:
+    """Return a tool error with ``message`` and nothing else."""
+    return ToolOutcome(text=message, is_error=True)
+
+
+def outcome_from_response(tool_name: str, request: UpstreamRequest, response: UpstreamResponse) -> ToolOutcome:
+    """Turn an upstream response into a tool outcome, with normalized rate-limit figures."""
+    limits = parse_rate_limit(response.headers, now=datetime.now(UTC))
+    headers = limits.headers() if limits else {}
+    meta: dict[str, Any] = dict(headers)
+    if response.attempts > 1:
+        meta["upstream_attempts"] = response.attempts
+    status = response.status
+    if 200 <= status < 300:
+        return _success(request, response, headers, meta)
+    message = _explain(tool_name, request, response, limits)
+    meta["upstream_status"] = status
+    return ToolOutcome(text=message, is_error=True, meta=meta, headers=headers)
+
+
+def _success(
+    request: UpstreamRequest, response: UpstreamResponse, headers: dict[str, str], meta: dict[str, Any]
+) -> ToolOutcome:
+    content = response.content
+    if not content.strip():
+        text = f"Done: Confluence answered HTTP {response.status} with no content for {request.method} {request.path}."
+        return ToolOutcome(text=text, structured={"ok": True, "status": response.status}, meta=meta, headers=headers)
+    content_type = response.headers.get("content-type", "")
+    if "json" in content_type:
+        try:
+            data = json.loads(content)
+        except ValueError:
+            text = content.decode("utf-8", "replace")
+            return ToolOutcome(
+                text=f"Confluence answered HTTP {response.status} with malformed JSON; raw body:\n{text[:2000]}",
+                is_error=True,
+                meta=meta,
+                headers=headers,
+            )
+        # Structured content must be an object up to protocol 2025-11-25: wrap arrays and scalars.
+        structured = data if isinstance(data, dict) else {"result": data}
+        # The raw body is already the JSON text clients expect; re-serializing would only cost time.
+        text = content.decode("utf-8", "replace") if structured is data else json.dumps(structured)
+        return ToolOutcome(text=text, structured=structured, meta=meta, headers=headers)
+    return ToolOutcome(text=content.decode("utf-8", "replace"), meta=meta, headers=headers)
+
+
+def _explain(tool_name: str, request: UpstreamRequest, response: UpstreamResponse, limits: RateLimit | None) -> str:
+    status = response.status
+    detail = confluence_message(response.content)
+    said = f" Confluence said: {detail}" if detail else ""
+    where = f"{request.method} {request.path}"
+    if status == 429:
+        wait = limits.retry_after if limits and limits.retry_after is not None else (limits.reset if limits else None)
+        figures = []
+        if limits:
+            for label, value in (("limit", limits.limit), ("remaining", limits.remaining), ("reset in", limits.reset)):
+                if value is not None:
+                    figures.append(f"{label} {value}{'s' if label == 'reset in' else ''}")
+        when = (
+            f"Retry after {wait} seconds."
+            if wait is not None
+            else "Wait before retrying; Confluence gave no retry time."
+        )
+        shown = f" Rate limit: {', '.join(figures)}." if figures else ""
+        return f"Rate limited by Confluence (HTTP 429) on {where}. {when}{shown} Nothing was retried.{said}"
+    if status == 401:
+        return (
+            f"Confluence rejected this account's credentials (HTTP 401) on {where}: the Atlassian API token is "
+            f"invalid or expired. The operator must update the account; retrying will not help.{said}"
+        )
+    if status == 403:
+        return (
+            f"Confluence refused {where} (HTTP 403): this account lacks the permission (group membership "
+            f"changes need a site admin).{said}"
+        )
+    if status == 404:
+        return (
+            f"Not found (HTTP 404) on {where}: the id does not exist or this account may not see it "
+            f"(Confluence answers 404 instead of 403 in that case). Check the id; v2 tools take numeric ids, "
+            f"v1 tools take space keys.{said}"
+        )
+    if status == 409:
+        return _conflict(tool_name, where, detail)
+    if status == 400:
+        return f"Confluence rejected the request as invalid (HTTP 400) on {where}. Fix the arguments and retry.{said}"
+    if status == 413:
+        return f"The request was too large for Confluence (HTTP 413) on {where}; send a smaller body.{said}"
+    if status == 410:
+        return f"Confluence has removed this endpoint (HTTP 410) on {where}; use the v2 tool instead.{said}"
+    if status >= 500:
+        return f"Confluence failed (HTTP {status}) on {where}. This is on Confluence's side; try again shortly.{said}"
+    return f"Confluence answered HTTP {status} on {where}.{said}"
+
+
+def _conflict(tool_name: str, where: str, detail: str) -> str:
+    match = _CURRENT_VERSION.search(detail)
+    if match:
+        current = int(match.group(1))
+        advice = (
+            f"The current version is {current}: send version.number = {current + 1}. Someone may have edited it "
+            f"since you read it, so read it again first and merge their changes."
+        )
+    else:
+        advice = (
+            "Read the current version first (e.g. get_single_confluence_page_by_id) and send version.number = "
+            "current + 1."
+        )
+    return (
+        f"Version conflict (HTTP 409) on {where}: an update must carry version.number = current version + 1. "
+        f"{advice} Confluence said: {detail}"
+    )
+
+
+def confluence_message(content: bytes) -> str:
+    """Extract Confluence's own error text from a v1 ``{statusCode,message,data}`` or v2 ``{errors:[...]}`` body."""
+    if not content:
+        return ""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        text = content.decode("utf-8", "replace").strip()
+        return text[:_MAX_MESSAGE] if not text.lstrip().startswith("<") else ""
+    parts: list[str] = []
+    if isinstance(data, Mapping):
+        errors = data.get("errors")
+        if isinstance(errors, list):  # v2
+            for err in errors:
+                if isinstance(err, Mapping):
+                    text = " ".join(str(err[k]) for k in ("title", "detail") if err.get(k))
+                    code = err.get("code")
+                    parts.append(f"{text} ({code})" if code and text else text or str(code or ""))
+        if isinstance(data.get("message"), str) and data["message"]:  # v1
+            parts.append(data["message"])
+        inner = data.get("data")
+        if isinstance(inner, Mapping) and isinstance(inner.get("errors"), list):
+            for err in inner["errors"]:
+                message = err.get("message") if isinstance(err, Mapping) else None
+                if isinstance(message, Mapping) and message.get("translation"):
+                    parts.append(str(message["translation"]))
+    text = "; ".join(p for p in dict.fromkeys(parts) if p)
+    return text[:_MAX_MESSAGE]
