@@ -43,8 +43,8 @@ async def serve_asgi(app: Any, *, lifespan: Literal["on", "off", "auto"] = "on")
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(run)
             with anyio.fail_after(15):
-                while not server.started and not failure:
-                    await anyio.sleep(0.005)  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+                while not server.started and not failure:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+                    await anyio.sleep(0.005)
             if failure:
                 raise RuntimeError("the app failed to start; see the log above")
             try:

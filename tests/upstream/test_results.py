@@ -58,7 +58,9 @@ def test_conflict_names_the_current_and_next_version() -> None:
             {
                 "status": "409",
                 "code": "CONFLICT",
-                "title": "Version must be incremented when updating a page. Current Version: [3]. Provided version: [3]",
+                "title": (
+                    "Version must be incremented when updating a page. Current Version: [3]. Provided version: [3]"
+                ),
                 "detail": None,
             }
         ]

@@ -58,11 +58,16 @@ class ApiToken:
     expires_at: datetime | None
 
 
+def is_expired(expires_at: datetime | None, now: datetime) -> bool:
+    """Return whether a record with this ``expires_at`` is expired at ``now`` (the boundary instant counts)."""
+    return expires_at is not None and expires_at <= now
+
+
 class Store(Protocol):
     """Persistence for accounts, MCP servers and API tokens; every method is safe on the event loop.
 
     Times are timezone-aware UTC. ``get_*``, ``update_*`` and ``delete_*`` raise ``NotFound`` for a
-    missing id. ``find_*_by_hash`` return ``None`` for a missing or expired record.
+    missing id. ``find_*_by_hash`` return ``None`` for a missing or expired record (see ``is_expired``).
     """
 
     async def open(self) -> None:
@@ -136,4 +141,6 @@ def open_store(url: str, *, cipher: Cipher) -> Store:
         from confluence_mcp.store.redis import RedisStore  # imported only when chosen
 
         return RedisStore(url, cipher=cipher)
-    raise ConfigError(f"store.url: unsupported scheme in {url!r}; use memory://, sqlite:///PATH or redis://HOST:PORT/DB")
+    raise ConfigError(
+        f"store.url: unsupported scheme in {url!r}; use memory://, sqlite:///PATH or redis://HOST:PORT/DB"
+    )
