@@ -1,0 +1,407 @@
+"""A store on Redis for several processes: JSON records, index keys, and key expiry for expiring records.
+
+Key layout (``P`` is the key prefix, ``cmcp:`` by default)::
+
+    P account:{id}                  JSON account; its secret field holds Fernet text
+    P accounts                      set of account ids
+    P account-servers:{account_id}  set of the account's MCP server ids
+    P server:{id}                   JSON MCP server              } both expire at expires_at
+    P server-token:{token_hash}     MCP server id                }
+    P api-token:{id}                JSON API token               } both expire at expires_at
+    P api-token-hash:{token_hash}   API token id                 }
+    P api-tokens                    set of API token ids
+
+Expiring records vanish by themselves; the ids they leave in the sets are skipped on reads and
+removed by ``delete_expired``. Multi-key writes run in MULTI/EXEC under WATCH, retried on conflict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import redis.asyncio
+from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError, WatchError
+
+from confluence_mcp.errors import NotFound, StoreError
+from confluence_mcp.store.base import Account, ApiToken, McpServer, is_expired
+from confluence_mcp.store.cipher import Cipher
+
+__all__ = ["RedisStore"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+_ATTEMPTS = 20  # optimistic transactions retried this often before giving up under contention
+
+
+class RedisStore:
+    """Keeps records in one Redis database, shared by every process that points at it."""
+
+    def __init__(self, url: str, *, cipher: Cipher, key_prefix: str = "cmcp:") -> None:
+        self._url = url
+        self._cipher = cipher
+        self._prefix = key_prefix
+        self._client: redis.asyncio.Redis | None = None
+
+    async def open(self) -> None:
+        """Connect and check the server answers."""
+        client = redis.asyncio.Redis.from_url(self._url, decode_responses=True)
+        try:
+            await client.ping()
+        except RedisError as exc:
+            await client.aclose()
+            raise StoreError(f"redis store {_redacted(self._url)}: cannot connect: {exc}") from exc
+        self._client = client
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    # Accounts
+
+    async def create_account(self, account: Account) -> None:
+        """Insert a new account."""
+        key, payload = self._key("account", account.id), self._account_json(account)
+
+        async def write(pipe: Pipeline) -> None:
+            if await pipe.exists(key):
+                raise StoreError(f"account {account.id!r} already exists")
+            _multi(pipe)
+            pipe.set(key, payload)
+            pipe.sadd(self._key("accounts"), account.id)
+
+        await self._transaction([key], write)
+
+    async def get_account(self, account_id: str) -> Account:
+        """Return one account."""
+        with self._translated():
+            payload = await self._redis.get(self._key("account", account_id))
+        if payload is None:
+            raise NotFound(f"account {account_id!r} not found")
+        return self._account_from_json(payload)
+
+    async def list_accounts(self) -> list[Account]:
+        """Return every account, oldest first."""
+        payloads = await self._members_records(self._key("accounts"), "account")
+        return _oldest_first([self._account_from_json(payload) for payload in payloads])
+
+    async def update_account(self, account: Account) -> None:
+        """Replace an existing account."""
+        with self._translated():
+            replaced = await self._redis.set(self._key("account", account.id), self._account_json(account), xx=True)
+        if not replaced:
+            raise NotFound(f"account {account.id!r} not found")
+
+    async def delete_account(self, account_id: str) -> None:
+        """Delete an account and every MCP server bound to it."""
+        key, servers_key = self._key("account", account_id), self._key("account-servers", account_id)
+
+        async def write(pipe: Pipeline) -> None:
+            if not await pipe.exists(key):
+                raise NotFound(f"account {account_id!r} not found")
+            server_ids = sorted(map(_text, await pipe.smembers(servers_key)))
+            server_keys = [self._key("server", server_id) for server_id in server_ids]
+            payloads = await pipe.mget(server_keys) if server_keys else []
+            _multi(pipe)
+            pipe.delete(key, servers_key, *server_keys)
+            pipe.srem(self._key("accounts"), account_id)
+            for payload in payloads:
+                if payload is not None:
+                    pipe.delete(self._key("server-token", _load(McpServer, payload).token_hash))
+
+        await self._transaction([key, servers_key], write)
+
+    # MCP servers
+
+    async def create_mcp_server(self, server: McpServer) -> None:
+        """Insert a new MCP server."""
+        key, token_key = self._key("server", server.id), self._key("server-token", server.token_hash)
+        account_key = self._key("account", server.account_id)
+
+        async def write(pipe: Pipeline) -> None:
+            if not await pipe.exists(account_key):
+                raise NotFound(f"account {server.account_id!r} not found")
+            if await pipe.exists(key):
+                raise StoreError(f"MCP server {server.id!r} already exists")
+            if await pipe.exists(token_key):
+                raise StoreError(f"MCP server {server.id!r}: token hash already in use")
+            _multi(pipe)
+            pipe.set(key, _dump(server))
+            pipe.set(token_key, server.id)
+            _expire_at(pipe, (key, token_key), server.expires_at)
+            pipe.sadd(self._key("account-servers", server.account_id), server.id)
+
+        await self._transaction([account_key, key, token_key], write)
+
+    async def get_mcp_server(self, server_id: str) -> McpServer:
+        """Return one MCP server, expired or not (until Redis evicts it at its expiry)."""
+        with self._translated():
+            payload = await self._redis.get(self._key("server", server_id))
+        if payload is None:
+            raise NotFound(f"MCP server {server_id!r} not found")
+        return _load(McpServer, payload)
+
+    async def list_mcp_servers(self, account_id: str | None = None) -> list[McpServer]:
+        """Return MCP servers (of one account when given), oldest first."""
+        if account_id is not None:
+            payloads = await self._members_records(self._key("account-servers", account_id), "server")
+        else:
+            with self._translated():
+                account_ids = await self._redis.smembers(self._key("accounts"))
+                sets = [self._key("account-servers", _text(each)) for each in account_ids]
+                server_ids = await self._redis.sunion(sets) if sets else set()
+                payloads = await self._records("server", server_ids)
+        servers = [_load(McpServer, payload) for payload in payloads]
+        return _oldest_first([s for s in servers if account_id is None or s.account_id == account_id])
+
+    async def update_mcp_server(self, server: McpServer) -> None:
+        """Replace an existing MCP server (its token hash never changes); a cleared expiry persists the keys."""
+        key, token_key = self._key("server", server.id), self._key("server-token", server.token_hash)
+        account_key = self._key("account", server.account_id)
+
+        async def write(pipe: Pipeline) -> None:
+            payload = await pipe.get(key)
+            if payload is None:
+                raise NotFound(f"MCP server {server.id!r} not found")
+            current = _load(McpServer, payload)
+            if current.token_hash != server.token_hash:
+                raise StoreError(f"MCP server {server.id!r}: the token hash cannot change")
+            if not await pipe.exists(account_key):
+                raise NotFound(f"account {server.account_id!r} not found")
+            _multi(pipe)
+            pipe.set(key, _dump(server))
+            _expire_at(pipe, (key, token_key), server.expires_at)
+            if current.account_id != server.account_id:
+                pipe.srem(self._key("account-servers", current.account_id), server.id)
+                pipe.sadd(self._key("account-servers", server.account_id), server.id)
+
+        await self._transaction([key, account_key], write)
+
+    async def delete_mcp_server(self, server_id: str) -> None:
+        """Delete (revoke) an MCP server; its URL dies at once."""
+        key = self._key("server", server_id)
+
+        async def write(pipe: Pipeline) -> None:
+            payload = await pipe.get(key)
+            if payload is None:
+                raise NotFound(f"MCP server {server_id!r} not found")
+            self._queue_server_delete(pipe, _load(McpServer, payload))
+
+        await self._transaction([key], write)
+
+    async def find_mcp_server_by_token_hash(self, token_hash: str, now: datetime) -> McpServer | None:
+        """Return the live MCP server with this token hash, or None if missing or expired at ``now``."""
+        with self._translated():
+            server_id = await self._redis.get(self._key("server-token", token_hash))
+            payload = None if server_id is None else await self._redis.get(self._key("server", _text(server_id)))
+        server = None if payload is None else _load(McpServer, payload)
+        # Redis evicts at its own clock and lazily; ``now`` decides, so an expired record is never served.
+        if server is None or server.token_hash != token_hash or is_expired(server.expires_at, now):
+            return None
+        return server
+
+    async def delete_expired(self, now: datetime) -> int:
+        """Delete records expired at ``now`` and forget ids Redis evicted; return how many went."""
+        gone = 0
+        with self._translated():
+            account_ids = sorted(map(_text, await self._redis.smembers(self._key("accounts"))))
+        for account_id in account_ids:
+            gone += await self._sweep(self._key("account-servers", account_id), "server", now)
+        return gone + await self._sweep(self._key("api-tokens"), "api-token", now)
+
+    # API tokens
+
+    async def create_api_token(self, token: ApiToken) -> None:
+        """Insert a new API token."""
+        key, hash_key = self._key("api-token", token.id), self._key("api-token-hash", token.token_hash)
+
+        async def write(pipe: Pipeline) -> None:
+            if await pipe.exists(key):
+                raise StoreError(f"API token {token.id!r} already exists")
+            if await pipe.exists(hash_key):
+                raise StoreError(f"API token {token.id!r}: token hash already in use")
+            _multi(pipe)
+            pipe.set(key, _dump(token))
+            pipe.set(hash_key, token.id)
+            _expire_at(pipe, (key, hash_key), token.expires_at)
+            pipe.sadd(self._key("api-tokens"), token.id)
+
+        await self._transaction([key, hash_key], write)
+
+    async def list_api_tokens(self) -> list[ApiToken]:
+        """Return every API token, oldest first."""
+        payloads = await self._members_records(self._key("api-tokens"), "api-token")
+        return _oldest_first([_load(ApiToken, payload) for payload in payloads])
+
+    async def delete_api_token(self, token_id: str) -> None:
+        """Delete an API token."""
+        key = self._key("api-token", token_id)
+
+        async def write(pipe: Pipeline) -> None:
+            payload = await pipe.get(key)
+            if payload is None:
+                raise NotFound(f"API token {token_id!r} not found")
+            self._queue_api_token_delete(pipe, _load(ApiToken, payload))
+
+        await self._transaction([key], write)
+
+    async def find_api_token_by_hash(self, token_hash: str, now: datetime) -> ApiToken | None:
+        """Return the live API token with this hash, or None if missing or expired at ``now``."""
+        with self._translated():
+            token_id = await self._redis.get(self._key("api-token-hash", token_hash))
+            payload = None if token_id is None else await self._redis.get(self._key("api-token", _text(token_id)))
+        token = None if payload is None else _load(ApiToken, payload)
+        if token is None or token.token_hash != token_hash or is_expired(token.expires_at, now):
+            return None
+        return token
+
+    # Internals
+
+    @property
+    def _redis(self) -> redis.asyncio.Redis:
+        if self._client is None:
+            raise RuntimeError(f"redis store {_redacted(self._url)}: not open")
+        return self._client
+
+    def _key(self, kind: str, ident: str | None = None) -> str:
+        return f"{self._prefix}{kind}" if ident is None else f"{self._prefix}{kind}:{ident}"
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except RedisError as exc:
+            raise StoreError(f"redis store {_redacted(self._url)}: {exc}") from exc
+
+    async def _transaction(self, watch: list[str], write: Callable[[Pipeline], Awaitable[None]]) -> None:
+        """Run ``write`` (reads, then ``multi()`` and queued writes) under WATCH; retry when a key changed."""
+        with self._translated():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for _ in range(_ATTEMPTS):
+                    try:
+                        await pipe.watch(*watch)
+                        await write(pipe)
+                        await pipe.execute()
+                    except WatchError:
+                        continue  # another writer touched a watched key between our reads and EXEC
+                    return
+        raise StoreError(f"redis store {_redacted(self._url)}: gave up after {_ATTEMPTS} conflicting writes")
+
+    async def _records(self, kind: str, ids: Iterable[str | bytes]) -> list[str | bytes]:
+        ordered = sorted(map(_text, ids))
+        payloads = await self._redis.mget([self._key(kind, each) for each in ordered]) if ordered else []
+        return [payload for payload in payloads if payload is not None]
+
+    async def _members_records(self, set_key: str, kind: str) -> list[str | bytes]:
+        with self._translated():
+            return await self._records(kind, await self._redis.smembers(set_key))
+
+    async def _sweep(self, set_key: str, kind: str, now: datetime) -> int:
+        """Delete the set's records expired at ``now`` and drop ids whose record Redis already evicted."""
+        with self._translated():
+            ids = sorted(map(_text, await self._redis.smembers(set_key)))
+            payloads = await self._redis.mget([self._key(kind, each) for each in ids]) if ids else []
+        evicted = [each for each, payload in zip(ids, payloads, strict=True) if payload is None]
+        if evicted:
+            with self._translated():
+                await self._redis.srem(set_key, *evicted)
+        expired = 0
+        for payload in payloads:
+            if payload is None:
+                continue
+            record: McpServer | ApiToken = _load(McpServer, payload) if kind == "server" else _load(ApiToken, payload)
+            if is_expired(record.expires_at, now):
+                try:
+                    if isinstance(record, McpServer):
+                        await self.delete_mcp_server(record.id)
+                    else:
+                        await self.delete_api_token(record.id)
+                except NotFound:
+                    continue  # deleted by someone else meanwhile
+                expired += 1
+        return len(evicted) + expired
+
+    def _queue_server_delete(self, pipe: Pipeline, server: McpServer) -> None:
+        _multi(pipe)
+        pipe.delete(self._key("server", server.id), self._key("server-token", server.token_hash))
+        pipe.srem(self._key("account-servers", server.account_id), server.id)
+
+    def _queue_api_token_delete(self, pipe: Pipeline, token: ApiToken) -> None:
+        _multi(pipe)
+        pipe.delete(self._key("api-token", token.id), self._key("api-token-hash", token.token_hash))
+        pipe.srem(self._key("api-tokens"), token.id)
+
+    def _account_json(self, account: Account) -> str:
+        return _dump(dataclasses.replace(account, secret=self._cipher.encrypt(account.secret)))
+
+    def _account_from_json(self, payload: str | bytes) -> Account:
+        account = _load(Account, payload)
+        return dataclasses.replace(account, secret=self._cipher.decrypt(account.secret))
+
+
+def _multi(pipe: Pipeline) -> None:
+    """End the WATCH phase: the commands that follow are queued and run atomically by ``execute``."""
+    pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves multi() unannotated
+
+
+def _text(value: str | bytes) -> str:
+    # Clients are made with decode_responses=True; redis-py's types cannot know that.
+    return value if isinstance(value, str) else value.decode("utf-8")
+
+
+def _expire_at(pipe: Pipeline, keys: tuple[str, ...], expires_at: datetime | None) -> None:
+    """Queue PEXPIREAT for ``keys`` at ``expires_at`` (rounded up to the millisecond), or PERSIST when None."""
+    for key in keys:
+        if expires_at is None:
+            pipe.persist(key)
+        else:
+            pipe.pexpireat(key, -((_EPOCH - expires_at) // _MILLISECOND))
+
+
+_Record = TypeVar("_Record", Account, McpServer, ApiToken)
+
+
+def _oldest_first(records: list[_Record]) -> list[_Record]:
+    return sorted(records, key=lambda record: (record.created_at, record.id))
+
+
+def _redacted(url: str) -> str:
+    """Return ``url`` without its password, fit for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))
+
+
+def _dump(record: Account | McpServer | ApiToken) -> str:
+    """Return a record as JSON: times as fixed-width UTC ISO-8601 text, tuples as arrays."""
+    return json.dumps({field.name: _jsonable(getattr(record, field.name)) for field in dataclasses.fields(record)})
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: the store takes timezone-aware times")
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _load(kind: type[_Record], payload: str | bytes) -> _Record:
+    """Return the record ``_dump`` wrote: ``*_at`` fields back to datetimes, arrays back to tuples."""
+    data: dict[str, Any] = json.loads(payload)
+    for name, value in data.items():
+        if name.endswith("_at") and value is not None:
+            data[name] = datetime.fromisoformat(value)
+        elif isinstance(value, list):
+            data[name] = tuple(value)
+    return kind(**data)

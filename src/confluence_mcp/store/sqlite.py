@@ -1,0 +1,430 @@
+"""The default store: one SQLite file in WAL mode, migrated by ``PRAGMA user_version``, run off the event loop.
+
+Every statement runs on one dedicated worker thread that owns the only connection, so the event loop
+never blocks on disk and SQLite never sees two threads. Times are stored as fixed-width UTC ISO-8601
+text (which sorts and compares like the instants it names); account secrets as Fernet text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar, TypeVarTuple, cast
+
+from confluence_mcp.errors import NotFound, StoreError
+from confluence_mcp.store.base import Account, ApiToken, AuthType, McpServer
+from confluence_mcp.store.cipher import Cipher
+
+__all__ = ["MIGRATIONS", "SqliteStore"]
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
+
+# Each entry moves the schema up one version; append, never edit one that has shipped.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            label TEXT NOT NULL,
+            instance_url TEXT NOT NULL,
+            auth_type TEXT NOT NULL CHECK (auth_type IN ('basic', 'bearer')),
+            username TEXT,
+            secret_encrypted TEXT NOT NULL,
+            api_token_expires_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE mcp_servers (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            token_hash TEXT NOT NULL,
+            methods TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            require_api_token_auth INTEGER NOT NULL,
+            expires_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX mcp_servers_token_hash ON mcp_servers (token_hash)",
+        "CREATE INDEX mcp_servers_account_id ON mcp_servers (account_id)",
+        "CREATE INDEX mcp_servers_expires_at ON mcp_servers (expires_at) WHERE expires_at IS NOT NULL",
+        """CREATE TABLE api_tokens (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            token_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT
+        )""",
+        "CREATE UNIQUE INDEX api_tokens_token_hash ON api_tokens (token_hash)",
+        "CREATE INDEX api_tokens_expires_at ON api_tokens (expires_at) WHERE expires_at IS NOT NULL",
+    ),
+)
+
+# Column lists spelled out, so a later ALTER TABLE ... ADD COLUMN cannot shift the values.
+_INSERT_ACCOUNT = (
+    "INSERT INTO accounts (id, label, instance_url, auth_type, username, secret_encrypted, api_token_expires_at,"
+    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_MCP_SERVER = (
+    "INSERT INTO mcp_servers (id, name, account_id, token_hash, methods, tags, require_api_token_auth, expires_at,"
+    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_Params = Sequence[object]
+
+
+class SqliteStore:
+    """Keeps records in one SQLite file; safe to share between processes on one host."""
+
+    def __init__(self, path: str, *, cipher: Cipher) -> None:
+        self._path = path
+        self._cipher = cipher
+        self._executor: ThreadPoolExecutor | None = None
+        self._connection: sqlite3.Connection | None = None  # touched only on the worker thread
+
+    async def open(self) -> None:
+        """Create the file and its directory if needed, switch to WAL and apply pending migrations."""
+        if self._executor is not None:
+            raise RuntimeError(f"sqlite store {self._path}: already open")
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="confluence-mcp-sqlite")
+        try:
+            await asyncio.get_running_loop().run_in_executor(executor, self._connect)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        self._executor = executor
+
+    async def close(self) -> None:
+        """Close the connection and let the worker thread end."""
+        executor = self._executor
+        if executor is None:
+            return
+        try:
+            await self._run(self._disconnect)
+        finally:
+            self._executor = None
+            executor.shutdown(wait=False)  # its queue is empty now, so the thread ends by itself
+
+    # Accounts
+
+    async def create_account(self, account: Account) -> None:
+        """Insert a new account."""
+        row = self._account_row(account)
+        try:
+            await self._run(_execute, _INSERT_ACCOUNT, row)
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"account {account.id!r} already exists") from exc
+
+    async def get_account(self, account_id: str) -> Account:
+        """Return one account."""
+        row = await self._run(_fetch_one, "SELECT * FROM accounts WHERE id = ?", (account_id,))
+        if row is None:
+            raise NotFound(f"account {account_id!r} not found")
+        return self._account_from_row(row)
+
+    async def list_accounts(self) -> list[Account]:
+        """Return every account, oldest first."""
+        rows = await self._run(_fetch_all, "SELECT * FROM accounts ORDER BY created_at, id", ())
+        return [self._account_from_row(row) for row in rows]
+
+    async def update_account(self, account: Account) -> None:
+        """Replace an existing account."""
+        row = self._account_row(account)
+        sql = (
+            "UPDATE accounts SET label = ?, instance_url = ?, auth_type = ?, username = ?, secret_encrypted = ?,"
+            " api_token_expires_at = ?, created_at = ?, updated_at = ? WHERE id = ?"
+        )
+        if await self._run(_execute, sql, (*row[1:], account.id)) == 0:
+            raise NotFound(f"account {account.id!r} not found")
+
+    async def delete_account(self, account_id: str) -> None:
+        """Delete an account and every MCP server bound to it (by ``ON DELETE CASCADE``)."""
+        if await self._run(_execute, "DELETE FROM accounts WHERE id = ?", (account_id,)) == 0:
+            raise NotFound(f"account {account_id!r} not found")
+
+    # MCP servers
+
+    async def create_mcp_server(self, server: McpServer) -> None:
+        """Insert a new MCP server."""
+        row = _server_row(server)
+        try:
+            await self._run(_execute, _INSERT_MCP_SERVER, row)
+        except sqlite3.IntegrityError as exc:
+            raise _refusal(exc, "MCP server", server) from exc
+
+    async def get_mcp_server(self, server_id: str) -> McpServer:
+        """Return one MCP server, expired or not."""
+        row = await self._run(_fetch_one, "SELECT * FROM mcp_servers WHERE id = ?", (server_id,))
+        if row is None:
+            raise NotFound(f"MCP server {server_id!r} not found")
+        return _server_from_row(row)
+
+    async def list_mcp_servers(self, account_id: str | None = None) -> list[McpServer]:
+        """Return MCP servers (of one account when given), oldest first."""
+        if account_id is None:
+            rows = await self._run(_fetch_all, "SELECT * FROM mcp_servers ORDER BY created_at, id", ())
+        else:
+            sql = "SELECT * FROM mcp_servers WHERE account_id = ? ORDER BY created_at, id"
+            rows = await self._run(_fetch_all, sql, (account_id,))
+        return [_server_from_row(row) for row in rows]
+
+    async def update_mcp_server(self, server: McpServer) -> None:
+        """Replace an existing MCP server (its token hash never changes)."""
+        row = _server_row(server)
+
+        def update(db: sqlite3.Connection) -> None:
+            with _transaction(db):
+                current = db.execute("SELECT token_hash FROM mcp_servers WHERE id = ?", (server.id,)).fetchone()
+                if current is None:
+                    raise NotFound(f"MCP server {server.id!r} not found")
+                if current["token_hash"] != server.token_hash:
+                    raise StoreError(f"MCP server {server.id!r}: the token hash cannot change")
+                db.execute(
+                    "UPDATE mcp_servers SET name = ?, account_id = ?, methods = ?, tags = ?,"
+                    " require_api_token_auth = ?, expires_at = ?, created_at = ?, updated_at = ? WHERE id = ?",
+                    (row[1], row[2], *row[4:], server.id),
+                )
+
+        try:
+            await self._run(update)
+        except sqlite3.IntegrityError as exc:
+            raise _refusal(exc, "MCP server", server) from exc
+
+    async def delete_mcp_server(self, server_id: str) -> None:
+        """Delete (revoke) an MCP server; its URL dies at once."""
+        if await self._run(_execute, "DELETE FROM mcp_servers WHERE id = ?", (server_id,)) == 0:
+            raise NotFound(f"MCP server {server_id!r} not found")
+
+    async def find_mcp_server_by_token_hash(self, token_hash: str, now: datetime) -> McpServer | None:
+        """Return the live MCP server with this token hash, or None if missing or expired at ``now``."""
+        sql = "SELECT * FROM mcp_servers WHERE token_hash = ? AND (expires_at IS NULL OR expires_at > ?)"
+        row = await self._run(_fetch_one, sql, (token_hash, _to_text(now)))
+        return None if row is None else _server_from_row(row)
+
+    async def delete_expired(self, now: datetime) -> int:
+        """Delete MCP servers and API tokens expired at ``now``; return how many went."""
+        params = (_to_text(now),)
+
+        def delete(db: sqlite3.Connection) -> int:
+            with _transaction(db):
+                servers = db.execute("DELETE FROM mcp_servers WHERE expires_at <= ?", params).rowcount
+                tokens = db.execute("DELETE FROM api_tokens WHERE expires_at <= ?", params).rowcount
+            return servers + tokens
+
+        return await self._run(delete)
+
+    # API tokens
+
+    async def create_api_token(self, token: ApiToken) -> None:
+        """Insert a new API token."""
+        row = (token.id, token.name, token.token_hash, _to_text(token.created_at), _opt_text(token.expires_at))
+        sql = "INSERT INTO api_tokens (id, name, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"
+        try:
+            await self._run(_execute, sql, row)
+        except sqlite3.IntegrityError as exc:
+            raise _refusal(exc, "API token", token) from exc
+
+    async def list_api_tokens(self) -> list[ApiToken]:
+        """Return every API token, oldest first."""
+        rows = await self._run(_fetch_all, "SELECT * FROM api_tokens ORDER BY created_at, id", ())
+        return [_api_token_from_row(row) for row in rows]
+
+    async def delete_api_token(self, token_id: str) -> None:
+        """Delete an API token."""
+        if await self._run(_execute, "DELETE FROM api_tokens WHERE id = ?", (token_id,)) == 0:
+            raise NotFound(f"API token {token_id!r} not found")
+
+    async def find_api_token_by_hash(self, token_hash: str, now: datetime) -> ApiToken | None:
+        """Return the live API token with this hash, or None if missing or expired at ``now``."""
+        sql = "SELECT * FROM api_tokens WHERE token_hash = ? AND (expires_at IS NULL OR expires_at > ?)"
+        row = await self._run(_fetch_one, sql, (token_hash, _to_text(now)))
+        return None if row is None else _api_token_from_row(row)
+
+    # The worker thread
+
+    async def _run(self, function: Callable[[sqlite3.Connection, *_Ts], _T], *args: *_Ts) -> _T:
+        """Run ``function(connection, *args)`` on the worker thread and return its result."""
+        if self._executor is None:
+            raise RuntimeError(f"sqlite store {self._path}: not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._call, function, args)
+
+    def _call(self, function: Callable[[sqlite3.Connection, *_Ts], _T], args: tuple[*_Ts]) -> _T:
+        if self._connection is None:
+            raise RuntimeError(f"sqlite store {self._path}: not open")
+        try:
+            return function(self._connection, *args)
+        except sqlite3.IntegrityError:
+            raise  # a refused write; the caller knows which record to name
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite store {self._path}: {exc}") from exc
+
+    def _connect(self) -> None:
+        try:
+            if self._path != ":memory:":
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: no implicit transactions; writes spanning statements use _transaction.
+            db = sqlite3.connect(self._path, timeout=10.0, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"sqlite store {self._path}: cannot open: {exc}") from exc
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")  # still crash-safe in WAL mode, with fewer fsyncs
+            db.execute("PRAGMA foreign_keys = ON")  # off by default, and ON DELETE CASCADE needs it
+            _migrate(db, self._path)
+        except sqlite3.Error as exc:
+            db.close()
+            raise StoreError(f"sqlite store {self._path}: cannot open: {exc}") from exc
+        except BaseException:
+            db.close()
+            raise
+        self._connection = db
+
+    def _disconnect(self, db: sqlite3.Connection) -> None:
+        self._connection = None
+        db.close()
+
+    # Rows
+
+    def _account_row(self, account: Account) -> tuple[object, ...]:
+        return (
+            account.id,
+            account.label,
+            account.instance_url,
+            account.auth_type,
+            account.username,
+            self._cipher.encrypt(account.secret),
+            _opt_text(account.api_token_expires_at),
+            _to_text(account.created_at),
+            _to_text(account.updated_at),
+        )
+
+    def _account_from_row(self, row: sqlite3.Row) -> Account:
+        return Account(
+            id=row["id"],
+            label=row["label"],
+            instance_url=row["instance_url"],
+            auth_type=cast(AuthType, row["auth_type"]),
+            username=row["username"],
+            secret=self._cipher.decrypt(row["secret_encrypted"]),
+            api_token_expires_at=_opt_datetime(row["api_token_expires_at"]),
+            created_at=_to_datetime(row["created_at"]),
+            updated_at=_to_datetime(row["updated_at"]),
+        )
+
+
+def _migrate(db: sqlite3.Connection, path: str) -> None:
+    # BEGIN IMMEDIATE takes the write lock before reading the version, so two processes starting
+    # together cannot both apply the same migration. DDL and user_version are transactional in SQLite.
+    with _transaction(db):
+        version: int = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"sqlite store {path}: schema version {version} is newer than this release knows"
+                f" ({len(MIGRATIONS)}); upgrade confluence-mcp"
+            )
+        for statements in MIGRATIONS[version:]:
+            for statement in statements:
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """Hold the write lock from the first read (BEGIN IMMEDIATE); commit on success, roll back otherwise."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if db.in_transaction:  # some errors (SQLITE_FULL, ...) have rolled back already
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _execute(db: sqlite3.Connection, sql: str, params: _Params) -> int:
+    return db.execute(sql, params).rowcount
+
+
+def _fetch_one(db: sqlite3.Connection, sql: str, params: _Params) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = db.execute(sql, params).fetchone()
+    return row
+
+
+def _fetch_all(db: sqlite3.Connection, sql: str, params: _Params) -> list[sqlite3.Row]:
+    return db.execute(sql, params).fetchall()
+
+
+def _refusal(exc: sqlite3.IntegrityError, kind: str, record: McpServer | ApiToken) -> StoreError:
+    message = str(exc)
+    if "FOREIGN KEY" in message and isinstance(record, McpServer):
+        return NotFound(f"account {record.account_id!r} not found")
+    if message.endswith(".token_hash"):
+        return StoreError(f"{kind} {record.id!r}: token hash already in use")
+    return StoreError(f"{kind} {record.id!r} already exists")
+
+
+def _server_row(server: McpServer) -> tuple[object, ...]:
+    return (
+        server.id,
+        server.name,
+        server.account_id,
+        server.token_hash,
+        json.dumps(list(server.methods)),
+        json.dumps(list(server.tags)),
+        int(server.require_api_token_auth),
+        _opt_text(server.expires_at),
+        _to_text(server.created_at),
+        _to_text(server.updated_at),
+    )
+
+
+def _server_from_row(row: sqlite3.Row) -> McpServer:
+    return McpServer(
+        id=row["id"],
+        name=row["name"],
+        account_id=row["account_id"],
+        token_hash=row["token_hash"],
+        methods=tuple(json.loads(row["methods"])),
+        tags=tuple(json.loads(row["tags"])),
+        require_api_token_auth=bool(row["require_api_token_auth"]),
+        expires_at=_opt_datetime(row["expires_at"]),
+        created_at=_to_datetime(row["created_at"]),
+        updated_at=_to_datetime(row["updated_at"]),
+    )
+
+
+def _api_token_from_row(row: sqlite3.Row) -> ApiToken:
+    return ApiToken(
+        id=row["id"],
+        name=row["name"],
+        token_hash=row["token_hash"],
+        created_at=_to_datetime(row["created_at"]),
+        expires_at=_opt_datetime(row["expires_at"]),
+    )
+
+
+def _to_text(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: the store takes timezone-aware times")
+    # Always UTC with microseconds, so every value has the same width and text order is time order.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _opt_text(moment: datetime | None) -> str | None:
+    return None if moment is None else _to_text(moment)
+
+
+def _to_datetime(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _opt_datetime(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
