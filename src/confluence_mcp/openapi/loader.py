@@ -178,7 +178,8 @@ def _parameter(resolver: Resolver, raw: Any, pointer: str) -> Parameter | None:
         schema = {**schema, "description": description.strip()}
     style = node.get("style", "form" if location == "query" else "simple")
     explode = node.get("explode", style == "form")
-    array_style: ArrayStyle = "repeat" if explode else "csv"
+    # Only query arrays have a wire choice to make; path and header arrays are rare and comma-joined.
+    array_style: ArrayStyle = "repeat" if explode or location != "query" else "csv"
     return Parameter(
         name=name,
         location=location,

@@ -1,0 +1,40 @@
+"""The pure core (openapi/, policy/) imports no I/O library, and server code never imports the simulator."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "confluence_mcp"
+FORBIDDEN = ("httpx", "starlette", "uvicorn", "mcp.server", "confluence_mcp.store", "confluence_mcp.server", "redis")
+
+
+def test_pure_core_imports_no_io_modules() -> None:
+    """Importing openapi and policy in a fresh interpreter loads none of httpx, starlette, mcp.server or the store."""
+    code = (
+        "import sys, json; import confluence_mcp.openapi, confluence_mcp.policy.filters, "
+        "confluence_mcp.policy.ratelimit; print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = set(__import__("json").loads(out))
+    bad = sorted(m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
+    assert bad == []
+
+
+def test_server_package_never_imports_the_simulator() -> None:
+    """No module under server/, upstream/ or store/ imports the simulator (tests and bench/ do)."""
+    offenders = []
+    for package in ("server", "upstream", "store", "openapi", "policy"):
+        for path in (SRC / package).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                if any(n.startswith("confluence_mcp.simulator") for n in names):
+                    offenders.append(str(path.relative_to(SRC)))
+    assert offenders == []
