@@ -1,0 +1,339 @@
+"""The /mcp/{token} endpoint over real loopback HTTP, spoken to as curl would: raw JSON-RPC POSTs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from confluence_mcp.simulator import SEED
+from tests.support.stack import JSON_HEADERS, Stack, running_stack
+
+pytestmark = pytest.mark.anyio
+
+NINE = {
+    "list_all_confluence_search",
+    "get_single_confluence_page_by_id",
+    "create_a_confluence_page",
+    "update_a_confluence_page_by_id",
+    "list_all_confluence_spaces",
+    "list_all_confluence_users",
+    "list_all_confluence_groups",
+    "list_all_confluence_user_groups",
+    "confluence_groups_remove_member",
+}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Run on asyncio, as uvicorn does."""
+    return "asyncio"
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[Stack]:
+    """A simulator and our server with the default settings."""
+    async with running_stack() as running:
+        yield running
+
+
+async def _tool_names(stack: Stack, server: str) -> set[str]:
+    names: set[str] = set()
+    cursor: str | None = None
+    while True:
+        response = await stack.rpc("tools/list", {"cursor": cursor} if cursor else {}, server=server)
+        result = response.json()["result"]
+        names.update(t["name"] for t in result["tools"])
+        cursor = result.get("nextCursor")
+        if not cursor:
+            return names
+
+
+def _upstream_paths(stack: Stack) -> list[str]:
+    return [f"{r.method} {r.path}" for r in stack.sim.requests]
+
+
+async def test_initialize_echoes_a_handshake_version_and_names_the_server(stack: Stack) -> None:
+    """initialize answers with the requested 2025-06-18 version, tool capabilities and our name."""
+    response = await stack.rpc(
+        "initialize",
+        {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "curl", "version": "8"}},
+    )
+    assert response.status_code == 200
+    result = response.json()["result"]
+    assert result["protocolVersion"] == "2025-06-18"
+    assert result["serverInfo"]["name"] == "confluence-mcp"
+    assert "tools" in result["capabilities"]
+    assert "storage format" in result["instructions"]
+
+
+async def test_ping_answers_empty_result(stack: Stack) -> None:
+    """ping answers with an empty result on the handshake era."""
+    response = await stack.rpc("ping")
+    assert response.json() == {"jsonrpc": "2.0", "id": 1, "result": {}}
+
+
+async def test_tools_list_has_the_nine_tools_with_annotations(stack: Stack) -> None:
+    """The default document yields the nine tools of Truto's post, each with all four hints."""
+    response = await stack.rpc("tools/list")
+    tools = {t["name"]: t for t in response.json()["result"]["tools"]}
+    assert set(tools) >= NINE
+    page = tools["get_single_confluence_page_by_id"]
+    assert page["annotations"]["readOnlyHint"] is True
+    assert page["annotations"]["openWorldHint"] is True
+    assert page["inputSchema"]["required"] == ["id"]
+    assert tools["delete_a_confluence_page_by_id"]["annotations"]["destructiveHint"] is True
+
+
+async def test_tools_list_is_paginated_with_an_opaque_cursor() -> None:
+    """With a small page size every tool is reachable through nextCursor exactly once."""
+    async with running_stack(server={"tools_page_size": 7}) as stack:
+        first = (await stack.rpc("tools/list")).json()["result"]
+        assert len(first["tools"]) == 7
+        assert first["nextCursor"]
+        names = await _tool_names(stack, "all")
+        assert names >= NINE
+        bad = (await stack.rpc("tools/list", {"cursor": "not-a-cursor"})).json()
+        assert bad["error"]["code"] == -32602
+        assert "cursor" in bad["error"]["message"].lower()
+
+
+async def test_get_page_returns_structured_content_and_rate_limit_headers(stack: Stack) -> None:
+    """A get returns the page as structuredContent and JSON text, with ratelimit-* headers and _meta."""
+    response = await stack.rpc(
+        "tools/call",
+        {
+            "name": "get_single_confluence_page_by_id",
+            "arguments": {"id": SEED.release_checklist_id, "body-format": "storage"},
+        },
+    )
+    assert response.status_code == 200
+    result = response.json()["result"]
+    assert result["isError"] is False
+    assert result["structuredContent"]["id"] == SEED.release_checklist_id
+    assert json.loads(result["content"][0]["text"])["title"] == result["structuredContent"]["title"]
+    assert int(response.headers["ratelimit-limit"]) > 0
+    assert int(response.headers["ratelimit-remaining"]) >= 0
+    assert int(response.headers["ratelimit-reset"]) >= 0
+    assert result["_meta"]["ratelimit-limit"] == int(response.headers["ratelimit-limit"])
+    (sent,) = stack.sim.requests
+    assert sent.method == "GET"
+    assert sent.path == f"/wiki/api/v2/pages/{SEED.release_checklist_id}"
+
+
+async def test_only_our_headers_go_upstream(stack: Stack) -> None:
+    """The client's Authorization, cookies and MCP headers never reach Confluence; the account's credentials do."""
+    await stack.rpc(
+        "tools/call",
+        {"name": "list_all_confluence_spaces", "arguments": {}},
+        headers={"Authorization": "Bearer client-secret", "Cookie": "session=1", "Mcp-Method": "tools/call"},
+    )
+    (sent,) = stack.sim.requests
+    assert sent.headers["authorization"].startswith("Basic ")
+    assert "client-secret" not in json.dumps(sent.headers)
+    assert "cookie" not in sent.headers
+    assert not any(name.startswith("mcp-") for name in sent.headers)
+
+
+async def test_get_on_the_endpoint_is_405(stack: Stack) -> None:
+    """GET (the SSE stream of old clients) answers 405 with Allow: POST."""
+    async with httpx.AsyncClient() as client:
+        response = await client.get(stack.url(), headers={"Accept": "text/event-stream"})
+    assert response.status_code == 405
+    assert "POST" in response.headers["allow"]
+
+
+@pytest.mark.parametrize("server", ["unknown", "expired"])
+async def test_unknown_and_expired_tokens_answer_alike(stack: Stack, server: str) -> None:
+    """An unknown token and an expired one both get the same 404 JSON-RPC error body."""
+    url = f"{stack.base_url}/mcp/{'x' * 43}" if server == "unknown" else stack.url(server)
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers=JSON_HEADERS
+        )
+    assert response.status_code == 404
+    assert response.json() == {"jsonrpc": "2.0", "id": None, "error": {"code": -31404, "message": "Not found"}}
+
+
+async def test_foreign_origin_is_refused_and_chatgpt_is_allowed(stack: Stack) -> None:
+    """A browser Origin not in the allow-list gets 403; https://chatgpt.com passes."""
+    evil = await stack.rpc("tools/list", headers={"Origin": "https://evil.example"})
+    assert evil.status_code == 403
+    assert evil.json()["error"]["message"] == "Origin not allowed"
+    chatgpt = await stack.rpc("tools/list", headers={"Origin": "https://chatgpt.com"})
+    assert chatgpt.status_code == 200
+
+
+async def test_oversized_body_is_413_and_the_server_keeps_serving(stack: Stack) -> None:
+    """A body over the limit gets 413 with a JSON-RPC error; the next request works."""
+    huge = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "x", "arguments": {"v": "a" * 1_100_000}},
+    }
+    async with httpx.AsyncClient() as client:
+        response = await client.post(stack.url(), json=huge, headers=JSON_HEADERS)
+    assert response.status_code == 413
+    assert "limit" in response.json()["error"]["message"]
+    assert (await stack.rpc("ping")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", -32700),
+        (b'{"jsonrpc": "2.0", "id": 1}', -32602),
+        (b"[]", None),
+    ],
+)
+async def test_malformed_json_rpc_gets_a_clear_error_not_a_500(stack: Stack, body: bytes, code: int | None) -> None:
+    """Unparsable or invalid JSON-RPC gets a 4xx JSON-RPC error, and the server keeps serving."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(stack.url(), content=body, headers=JSON_HEADERS)
+    assert 400 <= response.status_code < 500
+    if code is not None:
+        assert response.json()["error"]["code"] == code
+    assert (await stack.rpc("ping")).status_code == 200
+
+
+async def test_unknown_tool_is_a_protocol_error_and_nothing_goes_upstream(stack: Stack) -> None:
+    """Calling a tool that does not exist is -32602 Unknown tool, with no upstream request."""
+    response = await stack.rpc("tools/call", {"name": "nope", "arguments": {}})
+    assert response.json()["error"] == {"code": -32602, "message": "Unknown tool: nope"}
+    assert stack.sim.requests == []
+
+
+async def test_filtered_out_tool_is_invisible_and_uncallable(stack: Stack) -> None:
+    """A read-only server lists no write tool, and calling one is 'Unknown tool' with no upstream request."""
+    names = await _tool_names(stack, "read")
+    assert "get_single_confluence_page_by_id" in names
+    assert "create_a_confluence_page" not in names
+    response = await stack.rpc(
+        "tools/call",
+        {"name": "delete_a_confluence_page_by_id", "arguments": {"id": SEED.release_checklist_id}},
+        server="read",
+    )
+    assert response.json()["error"]["message"] == "Unknown tool: delete_a_confluence_page_by_id"
+    assert stack.sim.requests == []
+
+
+async def test_tag_and_custom_method_filters_combine(stack: Stack) -> None:
+    """methods=[custom] AND tags=[groups] leaves exactly the custom group tools."""
+    names = await _tool_names(stack, "groups_custom")
+    assert names
+    assert "confluence_groups_remove_member" in names
+    assert all(n.startswith("confluence_") for n in names)
+    assert "list_all_confluence_groups" not in names
+    page_names = await _tool_names(stack, "pages")
+    assert "get_single_confluence_page_by_id" in page_names
+    assert "list_all_confluence_groups" not in page_names
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        ({}, "argument 'id' is required"),
+        ({"id": 12}, "argument 'id': 12 is not of type 'string'"),
+        ({"id": "1", "colour": "red"}, "'colour' was unexpected"),
+        ({"id": "../etc"}, "argument 'id'"),
+    ],
+)
+async def test_invalid_arguments_are_tool_errors_naming_the_argument(
+    stack: Stack, arguments: dict[str, Any], fragment: str
+) -> None:
+    """Arguments that break the inputSchema give isError naming the argument, and nothing goes upstream."""
+    result = await stack.call("get_single_confluence_page_by_id", arguments)
+    assert result["isError"] is True
+    assert fragment in result["content"][0]["text"]
+    assert stack.sim.requests == []
+
+
+async def test_api_token_auth_requires_a_valid_bearer(stack: Stack) -> None:
+    """A server with require_api_token_auth answers 401 with WWW-Authenticate until a valid API token is sent."""
+    missing = await stack.rpc("tools/list", server="auth")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert missing.json()["error"]["code"] == -31401
+    wrong = await stack.rpc("tools/list", server="auth", headers={"Authorization": "Bearer cmat_wrong"})
+    assert wrong.status_code == 401
+    right = await stack.rpc("tools/list", server="auth", headers={"Authorization": f"Bearer {stack.api_token}"})
+    assert right.status_code == 200
+    assert right.json()["result"]["tools"]
+
+
+async def test_stale_version_conflict_is_explained(stack: Stack) -> None:
+    """Updating with the current version number (not current + 1) gives a 409 tool error naming both."""
+    page = (await stack.call("get_single_confluence_page_by_id", {"id": SEED.release_checklist_id}))[
+        "structuredContent"
+    ]
+    current = page["version"]["number"]
+    result = await stack.call(
+        "update_a_confluence_page_by_id",
+        {
+            "id": SEED.release_checklist_id,
+            "status": "current",
+            "title": page["title"],
+            "body": {"representation": "storage", "value": "<p>edited</p>"},
+            "version": {"number": current},
+        },
+    )
+    assert result["isError"] is True
+    text = result["content"][0]["text"]
+    assert "HTTP 409" in text
+    assert f"current version is {current}" in text
+    assert f"version.number = {current + 1}" in text
+
+
+async def test_forced_429_is_a_tool_error_with_headers_and_no_retry(stack: Stack) -> None:
+    """A simulated burst 429 reaches the caller as a tool error with ratelimit-* headers; it is sent once."""
+    stack.sim.faults.rate_limit("burst", path=r"/wiki/api/v2/spaces$", retry_after=17, count=1)
+    response = await stack.rpc("tools/call", {"name": "list_all_confluence_spaces", "arguments": {}})
+    result = response.json()["result"]
+    assert result["isError"] is True
+    assert "Rate limited" in result["content"][0]["text"]
+    assert "Retry after 17 seconds" in result["content"][0]["text"]
+    assert response.headers["ratelimit-reset"] == "17"
+    assert "ratelimit-limit" in response.headers
+    assert "ratelimit-remaining" in response.headers
+    assert _upstream_paths(stack) == ["GET /wiki/api/v2/spaces"]
+
+
+async def test_opt_in_retry_honours_retry_after() -> None:
+    """With upstream.retry enabled, a GET that got a 429 with Retry-After: 0 is retried and succeeds."""
+    async with running_stack(upstream={"retry": {"enabled": True, "max_attempts": 3, "budget_seconds": 5}}) as stack:
+        stack.sim.faults.rate_limit("burst", path=r"/wiki/api/v2/spaces$", retry_after=0, count=1)
+        result = await stack.call("list_all_confluence_spaces", {})
+        assert result["isError"] is False
+        assert _upstream_paths(stack) == ["GET /wiki/api/v2/spaces", "GET /wiki/api/v2/spaces"]
+        assert result["_meta"]["upstream_attempts"] == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "fragment"),
+    [
+        ("fail", "HTTP 503"),
+        ("drop", "connection failed or was dropped"),
+        ("malformed_json", "malformed JSON"),
+    ],
+)
+async def test_upstream_faults_become_clear_tool_errors(stack: Stack, fault: str, fragment: str) -> None:
+    """5xx answers, dropped connections and malformed JSON are tool errors, never a 500 from us."""
+    getattr(stack.sim.faults, fault)(path=r"/wiki/api/v2/spaces$", count=1)
+    response = await stack.rpc("tools/call", {"name": "list_all_confluence_spaces", "arguments": {}})
+    assert response.status_code == 200
+    result = response.json()["result"]
+    assert result["isError"] is True
+    assert fragment in result["content"][0]["text"]
+
+
+async def test_upstream_timeout_is_a_clear_tool_error() -> None:
+    """An upstream slower than the read timeout gives a timeout tool error."""
+    async with running_stack(upstream={"read_timeout": 0.2}) as stack:
+        stack.sim.faults.latency(1500, path=r"/wiki/api/v2/spaces$", count=1)
+        result = await stack.call("list_all_confluence_spaces", {})
+        assert result["isError"] is True
+        assert "did not answer in time" in result["content"][0]["text"]

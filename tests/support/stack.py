@@ -1,0 +1,131 @@
+"""The full stack for end-to-end tests: the Confluence simulator and our server, both on real loopback HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from confluence_mcp.server.app import create_app, wrap
+from confluence_mcp.settings import Settings
+from confluence_mcp.simulator import Simulator, create_simulator
+from confluence_mcp.store.base import ApiToken
+from confluence_mcp.store.cipher import generate_key
+from confluence_mcp.store.tokens import hash_token, mint_api_token, new_id
+from tests.support.servers import serve_asgi
+
+SIM_EMAIL = "agent@example.com"
+SIM_API_TOKEN = "sim-token"
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+# One static MCP server per filter the tests need; tokens are random per run.
+SERVERS: dict[str, dict[str, Any]] = {
+    "all": {},
+    "read": {"methods": ["read"]},
+    "pages": {"tags": ["pages"]},
+    "groups_custom": {"methods": ["custom"], "tags": ["groups"]},
+    "auth": {"require_api_token_auth": True},
+    "expired": {"expires_at": "2000-01-01T00:00:00Z"},
+}
+
+
+@dataclass
+class Stack:
+    """A running simulator and server, with a URL per configured MCP server."""
+
+    base_url: str
+    sim: Simulator
+    sim_url: str
+    tokens: dict[str, str]
+    app: Any
+    api_token: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def url(self, name: str = "all") -> str:
+        """Return the MCP URL of the named server."""
+        return f"{self.base_url}/mcp/{self.tokens[name]}"
+
+    async def rpc(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        server: str = "all",
+        headers: dict[str, str] | None = None,
+        request_id: int = 1,
+    ) -> httpx.Response:
+        """POST one JSON-RPC request as curl would and return the raw response."""
+        body: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            body["params"] = params
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await client.post(self.url(server), json=body, headers={**JSON_HEADERS, **(headers or {})})
+
+    async def call(self, name: str, arguments: dict[str, Any], *, server: str = "all") -> dict[str, Any]:
+        """Call a tool over raw JSON-RPC and return the JSON-RPC result object."""
+        response = await self.rpc("tools/call", {"name": name, "arguments": arguments}, server=server)
+        assert response.status_code == 200, response.text
+        payload: dict[str, Any] = response.json()
+        assert "result" in payload, payload
+        result: dict[str, Any] = payload["result"]
+        return result
+
+
+def stack_settings(sim_url: str, tokens: dict[str, str], **overrides: Any) -> Settings:
+    """Return settings with one account on the simulator and one static server per entry of SERVERS."""
+    raw: dict[str, Any] = {
+        "secrets": {"key": generate_key()},
+        "store": {"url": "memory://"},
+        "accounts": [
+            {
+                "id": "acme",
+                "label": "Acme (simulated)",
+                "instance_url": sim_url,
+                "auth": {"type": "basic", "username": SIM_EMAIL, "password": SIM_API_TOKEN},
+            }
+        ],
+        "servers": [
+            {"token": tokens[name], "account": "acme", "name": name, **extra} for name, extra in SERVERS.items()
+        ],
+    }
+    for key, value in overrides.items():
+        section = raw.setdefault(key, {})
+        if isinstance(value, dict) and isinstance(section, dict):
+            section.update(value)
+        else:
+            raw[key] = value
+    return Settings.model_validate(raw)
+
+
+@contextlib.asynccontextmanager
+async def running_stack(**overrides: Any) -> AsyncIterator[Stack]:
+    """Start the simulator and our server (memory store) on loopback; settings sections may be overridden."""
+    sim = create_simulator(email=SIM_EMAIL, api_token=SIM_API_TOKEN)
+    tokens = {name: "cmcp_" + secrets.token_urlsafe(32) for name in SERVERS}
+    async with serve_asgi(sim.app) as sim_url:
+        settings = stack_settings(sim_url, tokens, **overrides)
+        app = create_app(settings)
+        async with serve_asgi(wrap(app)) as base_url:
+            api_token = mint_api_token()
+            store = app.state.runtime.store
+            await store.create_api_token(
+                ApiToken(
+                    id=new_id("tok"),
+                    name="tests",
+                    token_hash=hash_token(api_token),
+                    created_at=_now(),
+                    expires_at=None,
+                )
+            )
+            sim.requests.clear()
+            yield Stack(base_url=base_url, sim=sim, sim_url=sim_url, tokens=tokens, app=app, api_token=api_token)
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
