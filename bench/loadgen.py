@@ -1,0 +1,105 @@
+"""A lean HTTP/1.1 keep-alive load client: one connection per worker, so the client is not the bottleneck."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One request to repeat: raw bytes ready to write on a keep-alive connection."""
+
+    host: str
+    port: int
+    raw: bytes
+
+    @classmethod
+    def build(cls, host: str, port: int, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> Target:
+        """Serialize the request once."""
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: keep-alive"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        if body or method in ("POST", "PUT"):
+            lines.append(f"Content-Length: {len(body)}")
+        return cls(host, port, ("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+
+
+@dataclass
+class Result:
+    """Latencies (seconds) and failures of a run."""
+
+    latencies: list[float]
+    errors: int
+    elapsed: float
+    last_status: int = 0
+    last_body: bytes = b""
+
+    @property
+    def throughput(self) -> float:
+        """Completed requests per second."""
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, p: float) -> float:
+        """Return the p-th percentile latency in milliseconds."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+        return ordered[index] * 1000
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> tuple[int, bytes]:
+    writer.write(raw)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    chunked = False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        lowered = name.strip().lower()
+        if lowered == b"content-length":
+            length = int(value)
+        elif lowered == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if chunked:
+        body = b""
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+            chunk = await reader.readexactly(size + 2)
+            if size == 0:
+                break
+            body += chunk[:-2]
+        return status, body
+    return status, await reader.readexactly(length) if length else b""
+
+
+async def run_load(target: Target, *, concurrency: int, requests: int, expect: int = 200) -> Result:
+    """Send ``requests`` requests over ``concurrency`` keep-alive connections; return latencies."""
+    latencies: list[float] = []
+    errors = 0
+    remaining = requests
+    last: list[tuple[int, bytes]] = []
+
+    async def worker() -> None:
+        nonlocal remaining, errors
+        reader, writer = await asyncio.open_connection(target.host, target.port)
+        try:
+            while remaining > 0:
+                remaining -= 1
+                start = time.perf_counter()
+                status, body = await _exchange(reader, writer, target.raw)
+                latencies.append(time.perf_counter() - start)
+                if status != expect:
+                    errors += 1
+                    last[:] = [(status, body)]
+                elif not last:
+                    last.append((status, body))
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    status, body = last[0] if last else (0, b"")
+    return Result(latencies=latencies, errors=errors, elapsed=elapsed, last_status=status, last_body=body)
