@@ -1,6 +1,6 @@
 """The benchmark: the simulator and our server on loopback, a direct call vs our tools/call, side by side.
 
-    .venv/bin/python bench/run.py [--requests 4000] [--repeat 3] [--out bench/results/latest.json]
+    .venv/bin/python -m bench.run [--requests 3000] [--repeat 3] [--out bench/results/latest.json]
 
 Prints a table and writes JSON. Ratios are the figures to quote: absolute numbers move with the machine.
 """
@@ -13,10 +13,8 @@ import base64
 import json
 import os
 import platform
-import secrets
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,15 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from loadgen import Result, Target, run_load  # noqa: E402 - the path line above makes bench/ importable
-
-from confluence_mcp.simulator import SEED  # noqa: E402
-from confluence_mcp.store.base import Account, McpServer  # noqa: E402
-from confluence_mcp.store.cipher import Cipher, generate_key  # noqa: E402
-from confluence_mcp.store.sqlite import SqliteStore  # noqa: E402
-from confluence_mcp.store.tokens import hash_token, mint_mcp_token, new_id  # noqa: E402
+from bench.loadgen import Result, Target, run_load
+from confluence_mcp.simulator import SEED
+from confluence_mcp.store.base import Account, McpServer
+from confluence_mcp.store.cipher import Cipher, generate_key
+from confluence_mcp.store.sqlite import SqliteStore
+from confluence_mcp.store.tokens import hash_token, mint_mcp_token, new_id
 
 HERE = Path(__file__).resolve().parent
 EMAIL, API_TOKEN = "agent@example.com", "sim-token"
@@ -107,8 +102,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="confluence-mcp-bench-"))
     sim_port, our_port = _free_port(), _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    sim = subprocess.Popen(
-        [sys.executable, str(HERE / "serve_simulator.py"), "--port", str(sim_port)], env=env
+    sim = await asyncio.create_subprocess_exec(
+        sys.executable, str(HERE / "serve_simulator.py"), "--port", str(sim_port), env=env
     )
     processes = [sim]
     try:
@@ -122,9 +117,16 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             f"secrets: {{key: '{key}'}}\n",
             encoding="utf-8",
         )
-        call = _rpc(our_port, tokens["all"], "tools/call", {"name": "get_single_confluence_page_by_id", "arguments": {"id": PAGE_ID}})
+        call = _rpc(
+            our_port,
+            tokens["all"],
+            "tools/call",
+            {"name": "get_single_confluence_page_by_id", "arguments": {"id": PAGE_ID}},
+        )
         started = time.monotonic()
-        ours = subprocess.Popen([sys.executable, "-m", "confluence_mcp", "serve", "--config", str(config)], env=env)
+        ours = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "confluence_mcp", "serve", "--config", str(config), env=env
+        )
         processes.append(ours)
         await _wait_for(our_port, started + 30)
         first = await run_load(call, concurrency=1, requests=1)
@@ -135,7 +137,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
         basic = base64.b64encode(f"{EMAIL}:{API_TOKEN}".encode()).decode()
         direct = Target.build(
-            "127.0.0.1", sim_port, "GET", f"/wiki/api/v2/pages/{PAGE_ID}",
+            "127.0.0.1",
+            sim_port,
+            "GET",
+            f"/wiki/api/v2/pages/{PAGE_ID}",
             {"Authorization": f"Basic {basic}", "Accept": "application/json"},
         )
         await run_load(direct, concurrency=4, requests=400)
@@ -167,10 +172,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         for process in processes:
             process.terminate()
         for process in processes:
-            process.wait(timeout=10)
+            await asyncio.wait_for(process.wait(), timeout=10)
 
     def median(key: str, field: str) -> float:
-        return statistics.median(r[field] for r in runs[key])
+        return float(statistics.median(r[field] for r in runs[key]))
 
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -209,7 +214,11 @@ def _print(report: dict[str, Any]) -> None:
         ("tools/list p50 ms (<= 2)", report["tools_list_p50_ms"], report["tools_list_p50_ms"] <= 2),
         ("tools/list filtered p50 ms", report["tools_list_filtered_p50_ms"], True),
         ("start-up s (<= 1.5)", report["startup_s"], report["startup_s"] <= 1.5),
-        (f"RSS MB, {report['mcp_servers_in_store']} servers (<= 120)", report["rss_mb_with_servers"], report["rss_mb_with_servers"] <= 120),
+        (
+            f"RSS MB, {report['mcp_servers_in_store']} servers (<= 120)",
+            report["rss_mb_with_servers"],
+            report["rss_mb_with_servers"] <= 120,
+        ),
         ("RSS MB after 10k calls", report["rss_mb_after_10k_calls"], True),
     ]
     for label, value, ok in targets:

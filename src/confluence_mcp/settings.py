@@ -39,6 +39,8 @@ class ServerSettings(_Model):
     """tools/list page size; more tools than this are paginated with nextCursor."""
     token_cache_seconds: float = Field(default=0.5, ge=0, le=1.0)
     """How long a resolved token is trusted in-process; bounds revocation delay across processes."""
+    fast_path: bool = True
+    """Answer well-formed stateless tools/call, tools/list and ping without the SDK's per-request machinery."""
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
     """How often expired MCP servers are deleted (SQLite and memory stores)."""
 
@@ -143,7 +145,7 @@ class Settings(_Model):
     @property
     def store_url(self) -> str:
         """Return the store URL, defaulting to a SQLite file in the data dir."""
-        return self.store.url or f"sqlite:///{(self.data_dir / 'confluence-mcp.db').as_posix()}"
+        return self.store.url or f"sqlite:///{(self.data_dir / 'confluence-mcp.db').as_posix()}"  # relative or //abs
 
     @property
     def public_url(self) -> str:

@@ -101,12 +101,8 @@ def test_colliding_names_get_an_operation_suffix_independent_of_order(tmp_path: 
     assert set(first) == set(second)
     assert "get_single_confluence_space_by_id" in first
     (other,) = set(first) - {"get_single_confluence_space_by_id"}
-    assert (
-        other.startswith("get_single_confluence_space_by_id_")
-    )
-    assert (
-        len(other) == len("get_single_confluence_space_by_id") + 7
-    )
+    assert other.startswith("get_single_confluence_space_by_id_")
+    assert len(other) == len("get_single_confluence_space_by_id") + 7
     assert first["get_single_confluence_space_by_id"].binding.path == "/wiki/api/v2/spaces/{id}"
 
 

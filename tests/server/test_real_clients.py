@@ -74,29 +74,52 @@ async def test_sdk_client_with_api_token_header(stack: Stack) -> None:
         assert result.is_error is False
 
 
-async def _read_json_line(process: Process, want_id: int) -> dict[str, Any]:
-    assert process.stdout is not None
-    buffer = b""
-    with anyio.fail_after(60):
-        while True:
-            chunk = await process.stdout.receive()
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                if not line.strip():
-                    continue
-                message: dict[str, Any] = json.loads(line)
-                if message.get("id") == want_id:
-                    return message
+class _Lines:
+    """JSON-RPC messages read from a process's stdout, one per line, kept across reads."""
+
+    def __init__(self, process: Process, log: bytearray) -> None:
+        assert process.stdout is not None
+        self._stdout = process.stdout
+        self._log = log
+        self._buffer = b""
+        self._seen: dict[Any, dict[str, Any]] = {}
+
+    async def answer(self, want_id: int) -> dict[str, Any]:
+        """Return the response with ``want_id``, reading lines until it arrives (60 s at most)."""
+        try:
+            with anyio.fail_after(60):
+                while want_id not in self._seen:
+                    while b"\n" not in self._buffer:
+                        self._buffer += await self._stdout.receive()
+                    line, self._buffer = self._buffer.split(b"\n", 1)
+                    if line.strip():
+                        message: dict[str, Any] = json.loads(line)
+                        self._seen[message.get("id")] = message
+        except (TimeoutError, anyio.EndOfStream):
+            log = self._log.decode(errors="replace")
+            raise AssertionError(f"mcp-remote gave no answer to id {want_id}; its log:\n{log}") from None
+        return self._seen.pop(want_id)
+
+
+async def _collect(stream: Any, log: bytearray) -> None:
+    async for chunk in stream:
+        log.extend(chunk)
 
 
 @pytest.mark.skipif(NODE_MISSING, reason=NODE_REASON)
 async def test_mcp_remote_bridges_stdio_to_our_url(stack: Stack) -> None:
     """npx mcp-remote URL relays initialize, tools/list and tools/call as JSON-RPC lines."""
-    command = [str(CLIENTS / "mcp-remote"), stack.url("auth"), "--header", f"Authorization: Bearer {stack.api_token}"]
+    command = [
+        str(CLIENTS / "mcp-remote"),
+        stack.url("auth"),
+        "--header",
+        f"Authorization: Bearer {stack.api_token}",
+    ]
     env = {**os.environ, "MCP_REMOTE_CONFIG_DIR": str(Path(stack.extra.get("tmp", "/tmp")) / "mcp-remote")}
-    async with await anyio.open_process(command, env=env) as process:
+    log = bytearray()
+    async with await anyio.open_process(command, env=env) as process, anyio.create_task_group() as tasks:
         assert process.stdin is not None
+        tasks.start_soon(_collect, process.stderr, log)
         messages: list[dict[str, Any]] = [
             {
                 "jsonrpc": "2.0",
@@ -118,15 +141,17 @@ async def test_mcp_remote_bridges_stdio_to_our_url(stack: Stack) -> None:
             },
         ]
         await process.stdin.send((json.dumps(messages[0]) + "\n").encode())
-        init = await _read_json_line(process, 1)
+        lines = _Lines(process, log)
+        init = await lines.answer(1)
         assert init["result"]["serverInfo"]["name"] == "confluence-mcp"
         for message in messages[1:]:
             await process.stdin.send((json.dumps(message) + "\n").encode())
-        listed = await _read_json_line(process, 2)
+        listed = await lines.answer(2)
         assert "get_single_confluence_page_by_id" in {t["name"] for t in listed["result"]["tools"]}
-        called = await _read_json_line(process, 3)
+        called = await lines.answer(3)
         assert called["result"]["structuredContent"]["id"] == SEED.release_checklist_id
         process.terminate()
+        tasks.cancel_scope.cancel()
 
 
 async def _inspector(*args: str) -> tuple[int, dict[str, Any] | None, str]:

@@ -22,6 +22,7 @@ from confluence_mcp.errors import ConfigError
 from confluence_mcp.openapi import default_documents, generate_tools
 from confluence_mcp.server.calls import ToolCaller
 from confluence_mcp.server.catalog import Catalog
+from confluence_mcp.server.fastpath import FastPath
 from confluence_mcp.server.mcp_endpoint import McpEndpoint, ResponseHeadersFromState, build_mcp_server
 from confluence_mcp.server.resolver import TokenResolver
 from confluence_mcp.server.static_config import load_static_config
@@ -99,7 +100,11 @@ def create_app(
                 await the_store.close()
 
     routes: list[BaseRoute] = [
-        Route("/mcp/{token}", McpEndpoint(manager, resolver, settings.server), methods=["POST"]),
+        Route(
+            "/mcp/{token}",
+            McpEndpoint(manager, resolver, settings.server, FastPath(caller) if settings.server.fast_path else None),
+            methods=["POST"],
+        ),
         Route("/healthz", _health, methods=["GET"]),
     ]
     from confluence_mcp.server.admin import admin_routes  # the admin API lives in its own module

@@ -14,6 +14,7 @@ from confluence_mcp import __version__
 from confluence_mcp.server import guards
 from confluence_mcp.server.calls import ToolCaller
 from confluence_mcp.server.catalog import Catalog
+from confluence_mcp.server.fastpath import FastPath
 from confluence_mcp.server.resolver import Resolved, TokenResolver
 from confluence_mcp.server.types import Receive, Scope, Send
 from confluence_mcp.settings import ServerSettings
@@ -81,11 +82,16 @@ class McpEndpoint:
     """The ASGI app behind ``POST /mcp/{token}``: checks, then hands the request to the SDK."""
 
     def __init__(
-        self, manager: StreamableHTTPSessionManager, resolver: TokenResolver, settings: ServerSettings
+        self,
+        manager: StreamableHTTPSessionManager,
+        resolver: TokenResolver,
+        settings: ServerSettings,
+        fast: FastPath | None = None,
     ) -> None:
         self._manager = manager
         self._resolver = resolver
         self._settings = settings
+        self._fast = fast
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one MCP POST."""
@@ -121,6 +127,8 @@ class McpEndpoint:
             body = await guards.read_body(receive, settings.max_body_bytes)
         except guards.BodyTooLarge:
             await self._too_large(send)
+            return
+        if self._fast is not None and await self._fast.try_handle(scope, body, resolved, send):
             return
         scope.setdefault("state", {})[RESOLVED_KEY] = resolved
         await self._manager.handle_request(scope, guards.replay(body), send)

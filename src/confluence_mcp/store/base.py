@@ -136,7 +136,8 @@ def open_store(url: str, *, cipher: Cipher) -> Store:
     if url.startswith("sqlite://"):
         from confluence_mcp.store.sqlite import SqliteStore
 
-        return SqliteStore(url.removeprefix("sqlite://"), cipher=cipher)
+        # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
+        return SqliteStore(url.removeprefix("sqlite:///"), cipher=cipher)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from confluence_mcp.store.redis import RedisStore  # imported only when chosen
 

@@ -1,0 +1,154 @@
+"""Micro-benchmark: CPU and wall time per request, httpx's default transport vs ``LeanTransport``.
+
+    .venv/bin/python bench/transport.py [--requests 3000] [--repeat 5] [--concurrency 1 8] [--loop uvloop] [--out F]
+
+Both sides are an ``httpx.AsyncClient`` with basic auth GETting one simulator page over loopback keep-alive. The
+simulator runs in a subprocess, so CPU (``time.process_time``, user plus system) is this process's alone: the
+client-side cost of each request. Runs alternate between the two clients; the figures are medians over repeats.
+Wall time per request is the latency at concurrency 1 and the inverse of throughput above it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from confluence_mcp.simulator import SEED
+from confluence_mcp.upstream.transport import LeanTransport
+
+HERE = Path(__file__).resolve().parent
+AUTH = ("agent@example.com", "sim-token")
+PATH = f"/wiki/api/v2/pages/{SEED.release_checklist_id}"
+CLIENTS: dict[str, Callable[[], httpx.AsyncClient]] = {
+    "default": lambda: httpx.AsyncClient(auth=AUTH),
+    "lean": lambda: httpx.AsyncClient(auth=AUTH, transport=LeanTransport()),
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _wait_for(port: int, deadline: float) -> None:
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the simulator did not start listening on port {port}") from None
+            await asyncio.sleep(0.01)
+
+
+async def _measure(client: httpx.AsyncClient, url: str, requests: int, concurrency: int) -> tuple[float, float]:
+    """Send ``requests`` GETs from ``concurrency`` workers; return (CPU µs, wall µs) per request."""
+    per_worker = requests // concurrency
+
+    async def worker() -> None:
+        for _ in range(per_worker):
+            answer = await client.get(url)
+            if answer.status_code != 200:
+                raise RuntimeError(f"the simulator answered {answer.status_code}: {answer.text[:200]}")
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    sent = per_worker * concurrency
+    return (time.process_time() - cpu) / sent * 1e6, (time.perf_counter() - wall) / sent * 1e6
+
+
+async def bench(args: argparse.Namespace, port: int) -> dict[str, Any]:
+    """Run every measurement against the simulator on ``port`` and return the report."""
+    url = f"http://127.0.0.1:{port}{PATH}"
+    samples: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    await _wait_for(port, time.monotonic() + 20)
+    clients = {name: build() for name, build in CLIENTS.items()}
+    try:
+        for client in clients.values():
+            await _measure(client, url, 500, max(args.concurrency))  # warm up: connections, caches
+        for _ in range(args.repeat):
+            for concurrency in args.concurrency:
+                for name, client in clients.items():
+                    sample = await _measure(client, url, args.requests, concurrency)
+                    samples.setdefault(f"c{concurrency}", {}).setdefault(name, []).append(sample)
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for key, by_client in samples.items():
+        results[key] = {
+            name: {
+                "cpu_us": round(statistics.median(cpu for cpu, _ in runs), 1),
+                "wall_us": round(statistics.median(wall for _, wall in runs), 1),
+            }
+            for name, runs in by_client.items()
+        }
+    return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "loop": args.loop,
+        "httpx": httpx.__version__,
+        "requests_per_run": args.requests,
+        "repeat": args.repeat,
+        "results": results,
+    }
+
+
+def _print(report: dict[str, Any]) -> None:
+    machine = report["machine"]
+    print(f"\nhttpx {report['httpx']} transports, {machine['cpus']} CPUs, Python {machine['python']}, {report['loop']}")
+    print(f"{'':16}{'CPU µs/req':>12}{'wall µs/req':>13}")
+    for key, by_client in report["results"].items():
+        for name, row in by_client.items():
+            print(f"{'C=' + key[1:] + ' ' + name:16}{row['cpu_us']:>12.1f}{row['wall_us']:>13.1f}")
+        default, lean = by_client["default"], by_client["lean"]
+        saved = default["cpu_us"] - lean["cpu_us"]
+        print(f"{'':16}lean uses {lean['cpu_us'] / default['cpu_us']:.2f}x the CPU ({saved:.0f} µs less per request)")
+
+
+def main() -> None:
+    """Parse options, run, print, and write JSON when asked."""
+    parser = argparse.ArgumentParser(description="httpx default transport vs LeanTransport")
+    parser.add_argument("--requests", type=int, default=3000, help="requests per measured run")
+    parser.add_argument("--repeat", type=int, default=5, help="measured runs per client and concurrency")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    parser.add_argument("--out", type=Path, help="write the report as JSON here")
+    args = parser.parse_args()
+    port = _free_port()
+    simulator = subprocess.Popen([sys.executable, str(HERE / "serve_simulator.py"), "--port", str(port)])
+    try:
+        if args.loop == "uvloop":
+            import uvloop  # optional: imported only when asked for
+
+            report = uvloop.run(bench(args, port))
+        else:
+            report = asyncio.run(bench(args, port))
+    finally:
+        simulator.terminate()
+        simulator.wait(timeout=10)
+    _print(report)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

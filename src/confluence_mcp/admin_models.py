@@ -1,0 +1,275 @@
+"""Pydantic models of the admin boundary: request bodies (validated once, where they enter) and response shapes.
+
+A body that does not match its model (a wrong type, a missing or unknown field) raises ``InvalidBody``, which
+names every offending field as a path such as ``config.methods[1]``. Rules that need the settings, the clock or
+the tool catalog (https only, expiry windows, "no tool passes") live in ``admin_service``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import ErrorDetails
+
+from confluence_mcp.errors import InvalidInput
+
+__all__ = [
+    "AccountInput",
+    "AccountList",
+    "AccountPatch",
+    "AccountView",
+    "AuthInput",
+    "AuthView",
+    "ErrorView",
+    "InvalidBody",
+    "McpConfigInput",
+    "McpConfigPatch",
+    "McpConfigView",
+    "McpServerCreatedView",
+    "McpServerInput",
+    "McpServerList",
+    "McpServerPatch",
+    "McpServerView",
+    "field_path",
+    "iso_z",
+    "parse_input",
+]
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class InvalidBody(InvalidInput):
+    """A request body does not match its schema; ``details`` lists each field and its problem."""
+
+
+def iso_z(moment: datetime) -> str:
+    """Return ``moment`` as ISO-8601 UTC with milliseconds and a ``Z``: ``2026-01-31T12:00:00.000Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_DATE_TIME_SCHEMA = {"type": "string", "format": "date-time", "examples": ["2026-12-31T00:00:00Z"]}
+Timestamp = Annotated[datetime, PlainSerializer(iso_z, return_type=str), WithJsonSchema(_DATE_TIME_SCHEMA)]
+"""A time in a response: always UTC, always with ``Z``."""
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """Return a pydantic error location as a field path: ``('config', 'methods', 1)`` -> ``config.methods[1]``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path or "(body)"
+
+
+def parse_input(model: type[_Model], data: Any) -> _Model:
+    """Validate ``data`` against ``model``; raise ``InvalidBody`` naming every bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        # Input values stay out of the message: a rejected field may hold a secret.
+        problems = [{"field": field_path(e["loc"]), "message": _problem(e)} for e in exc.errors()]
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise InvalidBody(
+            f"{first['field']}: {first['message']}{more}", field=first["field"], details=problems
+        ) from None
+
+
+def _problem(error: ErrorDetails) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required"
+    return error["msg"].removeprefix("Value error, ")
+
+
+Label = Annotated[str, Field(min_length=1, max_length=200)]
+InstanceUrl = Annotated[str, Field(max_length=2048)]
+FilterList = Annotated[list[str], Field(max_length=64)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
+
+
+def _never_null(schema: dict[str, Any]) -> None:
+    """Show a PATCH key that may be left out, but not set to null, as its plain type in the JSON schema."""
+    options = [option for option in schema.pop("anyOf", []) if option != {"type": "null"}]
+    if len(options) == 1:
+        schema.update(options[0])
+    schema.pop("default", None)
+
+
+def _not_null(value: object) -> object:
+    # Only runs for values actually given (pydantic does not validate defaults): PATCH keys that cannot be cleared.
+    if value is None:
+        raise ValueError("cannot be null; leave the key out to keep the current value")
+    return value
+
+
+# Request bodies
+
+
+class AuthInput(_Body):
+    """Credentials for a Confluence site."""
+
+    type: Literal["basic", "bearer"] = Field(
+        default="basic", description="basic: email + Atlassian API token; bearer: an OAuth access token."
+    )
+    username: str | None = Field(
+        default=None, max_length=320, description="The Atlassian account email (basic auth only)."
+    )
+    password: SecretStr = Field(
+        max_length=4096, description="The Atlassian API token (basic) or access token (bearer)."
+    )
+
+
+class AccountInput(_Body):
+    """Body of ``POST /integrated-account``."""
+
+    label: Label = Field(description="A name for people.")
+    instance_url: InstanceUrl = Field(
+        description="The site root, https://your-site.atlassian.net (no /wiki, no query)."
+    )
+    auth: AuthInput
+    api_token_expires_at: datetime | None = Field(
+        default=None, description="When the Atlassian API token expires: in the future, at most 366 days out."
+    )
+
+
+class AccountPatch(_Body):
+    """Body of ``PATCH /integrated-account/{id}``: keys given replace, keys absent stay; ``auth`` is replaced whole."""
+
+    label: Label | None = Field(default=None, json_schema_extra=_never_null)
+    instance_url: InstanceUrl | None = Field(default=None, json_schema_extra=_never_null)
+    auth: AuthInput | None = Field(default=None, json_schema_extra=_never_null)
+    api_token_expires_at: datetime | None = Field(default=None, description="null clears it.")
+
+    _given = field_validator("label", "instance_url", "auth")(_not_null)
+
+
+class McpConfigInput(_Body):
+    """Which tools an MCP server exposes (methods AND tags) and whether its URL also needs an API token."""
+
+    methods: FilterList | None = Field(
+        default=None,
+        description="read (list+get), write (create+update+delete), custom, or exact method names; empty = all.",
+    )
+    tags: FilterList | None = Field(
+        default=None, description="Tool tags such as pages or spaces; any match; empty = all."
+    )
+    require_api_token_auth: bool = Field(
+        default=False, description="Also require 'Authorization: Bearer <API token>' on the MCP URL."
+    )
+
+
+class McpConfigPatch(_Body):
+    """The ``config`` of a PATCH: keys given replace, keys absent stay."""
+
+    methods: FilterList | None = Field(default=None, description="null or [] = all methods.")
+    tags: FilterList | None = Field(default=None, description="null or [] = all tags.")
+    require_api_token_auth: bool | None = Field(default=None, json_schema_extra=_never_null)
+
+    _given = field_validator("require_api_token_auth")(_not_null)
+
+
+class McpServerInput(_Body):
+    """Body of ``POST /integrated-account/{id}/mcp``."""
+
+    name: Label
+    config: McpConfigInput = McpConfigInput()
+    expires_at: datetime | None = Field(default=None, description="At least 60 s in the future; absent = never.")
+
+
+class McpServerPatch(_Body):
+    """Body of ``PATCH /integrated-account/{id}/mcp/{mcp_id}``; ``config`` is shallow-merged."""
+
+    name: Label | None = Field(default=None, json_schema_extra=_never_null)
+    config: McpConfigPatch | None = Field(default=None, json_schema_extra=_never_null)
+    expires_at: datetime | None = Field(default=None, description="null clears it (the URL never expires).")
+
+    _given = field_validator("name", "config")(_not_null)
+
+
+# Response shapes
+
+
+class AuthView(BaseModel):
+    """Credentials as shown: the type and username, never the secret."""
+
+    type: Literal["basic", "bearer"]
+    username: str | None
+
+
+class AccountView(BaseModel):
+    """An integrated account as the API shows it."""
+
+    id: str
+    label: str
+    instance_url: str
+    auth: AuthView
+    api_token_expires_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class McpConfigView(BaseModel):
+    """An MCP server's filters as stored (empty = no restriction)."""
+
+    methods: list[str]
+    tags: list[str]
+    require_api_token_auth: bool
+
+
+class McpServerView(BaseModel):
+    """An MCP server as the API shows it; never its token."""
+
+    id: str
+    name: str
+    integrated_account_id: str
+    config: McpConfigView
+    expires_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class McpServerCreatedView(McpServerView):
+    """A new MCP server with its secret URL and token, shown this once only."""
+
+    url: str = Field(description="<public_url>/mcp/<token>: give it to the agent; anyone holding it can use it.")
+    token: str
+
+
+class AccountList(BaseModel):
+    """A list of integrated accounts."""
+
+    result: list[AccountView]
+
+
+class McpServerList(BaseModel):
+    """A list of MCP servers."""
+
+    result: list[McpServerView]
+
+
+class ErrorView(BaseModel):
+    """Every error answer: a stable code, a message naming the field or record, and optional details."""
+
+    error: str = Field(examples=["invalid_value"])
+    message: str
+    details: Any = Field(default=None, description="For 400/422: a list of {field, message}.")

@@ -1,0 +1,177 @@
+"""The pure admin rules: site URLs, credentials, filters and expiry windows; data in, values or InvalidInput out.
+
+No I/O and no store: ``AdminService`` calls these with the settings, the clock and the tool catalog it holds,
+so the same checks guard the REST API and the CLI. Every failure is an ``InvalidInput`` whose ``field`` and
+message name the body field (``instance_url``, ``config.methods[1]``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
+from urllib.parse import urlsplit
+
+from confluence_mcp.admin_models import AuthInput
+from confluence_mcp.errors import InvalidInput
+from confluence_mcp.openapi import Tool
+from confluence_mcp.policy.filters import ToolFilter, describe_filter, normalize_methods, normalize_tags, visible_tools
+from confluence_mcp.settings import UpstreamSettings
+from confluence_mcp.store.base import AuthType
+
+__all__ = [
+    "MAX_ATLASSIAN_TOKEN_LIFETIME",
+    "MIN_EXPIRY",
+    "atlassian_token_expiry",
+    "check_instance_url",
+    "clean_methods",
+    "clean_tags",
+    "credentials",
+    "expiry",
+    "invalid",
+    "require_tools",
+]
+
+MIN_EXPIRY = timedelta(seconds=60)
+"""An MCP server or API token must live at least this long: shorter is almost surely a unit mistake."""
+MAX_ATLASSIAN_TOKEN_LIFETIME = timedelta(days=366)
+"""Atlassian API tokens last at most a year; a later expiry is a typo (366 allows for a leap day)."""
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+def require_tools(tools: Sequence[Tool], methods: tuple[str, ...], tags: tuple[str, ...]) -> None:
+    """Raise InvalidInput naming ``config`` and both filters when no tool passes them."""
+    tool_filter = ToolFilter(methods=frozenset(methods), tags=frozenset(tags))
+    if not visible_tools(tools, tool_filter):
+        raise invalid(
+            "config",
+            f"no tool passes {describe_filter(tool_filter)}; widen methods or tags "
+            "(see 'confluence-mcp tools list --methods ... --tags ...')",
+        )
+
+
+def check_instance_url(raw: str, upstream: UpstreamSettings) -> str:
+    """Return the normalized site root (``https://host[:port]``); raise InvalidInput naming ``instance_url``."""
+    url = raw.strip()
+    if any(ch.isspace() or ord(ch) < 0x20 or ch == "\\" for ch in url):
+        raise invalid("instance_url", "must not contain spaces, control characters or backslashes")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise invalid("instance_url", f"is not a valid URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not parts.netloc:
+        raise invalid("instance_url", "must be an absolute https URL such as https://your-site.atlassian.net")
+    if port == 0:
+        raise invalid("instance_url", "port 0 is not a port")
+    if "@" in parts.netloc:
+        raise invalid("instance_url", "must not contain a username or password; give credentials in auth")
+    if "?" in url:
+        raise invalid("instance_url", "must not have a query")
+    if "#" in url:
+        raise invalid("instance_url", "must not have a fragment")
+    host = parts.hostname or ""
+    loopback = _is_loopback(host)
+    if not (loopback or _HOST_NAME.match(host) or _is_ip(host)):
+        raise invalid("instance_url", f"{host!r} is not a valid host name")
+    shown_host = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
+    root = f"{scheme}://{shown_host}" + (f":{port}" if port is not None else "")
+    if parts.path.rstrip("/"):
+        raise invalid("instance_url", f"must be the site root without a path (the tools add /wiki/...): use {root}")
+    if scheme == "http" and not (loopback or upstream.allow_http):
+        raise invalid(
+            "instance_url", "must use https (http is allowed only for loopback hosts or with upstream.allow_http)"
+        )
+    if upstream.allowed_hosts and not any(fnmatchcase(host, p.lower()) for p in upstream.allowed_hosts):
+        allowed = ", ".join(upstream.allowed_hosts)
+        raise invalid("instance_url", f"host {host!r} is not allowed by upstream.allowed_hosts ({allowed})")
+    return root
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def credentials(auth: AuthInput) -> tuple[AuthType, str | None, str]:
+    """Return (type, username, secret); basic needs the account email, bearer takes none, both need a token."""
+    secret = auth.password.get_secret_value()
+    if not secret.strip():
+        raise invalid("auth.password", "required: the Atlassian API token (basic) or access token (bearer)")
+    if auth.type == "basic":
+        if not auth.username:
+            raise invalid("auth.username", "required for basic auth: the Atlassian account email")
+        return "basic", auth.username, secret
+    if auth.username:
+        raise invalid("auth.username", "not used with bearer auth; leave it out")
+    return "bearer", None, secret
+
+
+def clean_methods(values: Sequence[str]) -> tuple[str, ...]:
+    """Return normalized method filter entries; a malformed one is named by index (``config.methods[1]``)."""
+    for index, value in enumerate(values):
+        try:
+            normalize_methods([value])
+        except ValueError as exc:
+            raise invalid(f"config.methods[{index}]", str(exc).removeprefix("methods: ")) from None
+    return normalize_methods(values)
+
+
+def clean_tags(values: Sequence[str]) -> tuple[str, ...]:
+    """Return normalized tag filter entries; a malformed one is named by index (``config.tags[2]``)."""
+    for index, value in enumerate(values):
+        try:
+            normalize_tags([value])
+        except ValueError as exc:
+            raise invalid(f"config.tags[{index}]", str(exc).removeprefix("tags: ")) from None
+    return normalize_tags(values)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # naive means UTC
+
+
+def expiry(value: datetime | None, now: datetime, field: str) -> datetime | None:
+    """Return an MCP server or API token expiry in UTC (naive means UTC); it must be ``MIN_EXPIRY`` ahead."""
+    if value is None:
+        return None
+    moment = _aware(value)
+    if moment < now + MIN_EXPIRY:
+        raise invalid(field, f"must be at least {int(MIN_EXPIRY.total_seconds())} seconds in the future")
+    return moment.astimezone(UTC)
+
+
+def atlassian_token_expiry(value: datetime | None, now: datetime) -> datetime | None:
+    """Return an Atlassian API token expiry in UTC; it must lie in the future and within 366 days."""
+    if value is None:
+        return None
+    moment = _aware(value)
+    if moment <= now:
+        raise invalid("api_token_expires_at", "must be in the future; an expired Atlassian API token cannot work")
+    if moment > now + MAX_ATLASSIAN_TOKEN_LIFETIME:
+        raise invalid(
+            "api_token_expires_at", "must be at most 366 days from now; Atlassian API tokens last a year at most"
+        )
+    return moment.astimezone(UTC)
+
+
+def invalid(field: str, problem: str) -> InvalidInput:
+    """Return the InvalidInput for ``field``: message ``field: problem`` and details ``[{field, message}]``."""
+    return InvalidInput(f"{field}: {problem}", field=field, details=[{"field": field, "message": problem}])

@@ -1,0 +1,285 @@
+"""The admin service: accounts, MCP servers and API tokens, checked by ``admin_rules`` and written to the store.
+
+The admin REST API and the CLI both call ``AdminService`` with bodies already shaped by ``admin_models``; it
+applies the rules with its settings, clock and tool catalog, raises ``InvalidInput`` naming the field
+(``instance_url``, ``config.methods[1]``), ``NotFound`` or ``Conflict``, and writes through the store. It never
+renders secrets: callers get records, plus a new token exactly once when one is minted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from confluence_mcp.admin_models import AccountInput, AccountPatch, McpServerInput, McpServerPatch
+from confluence_mcp.admin_rules import (
+    atlassian_token_expiry,
+    check_instance_url,
+    clean_methods,
+    clean_tags,
+    credentials,
+    expiry,
+    invalid,
+    require_tools,
+)
+from confluence_mcp.errors import ConfluenceMcpError, NotFound
+from confluence_mcp.openapi import Tool
+from confluence_mcp.settings import Settings
+from confluence_mcp.store.base import Account, ApiToken, McpServer, Store
+from confluence_mcp.store.tokens import hash_token, mint_api_token, mint_mcp_token, new_id
+
+__all__ = ["AdminService", "Conflict", "NewApiToken", "NewMcpServer"]
+
+STATIC_SERVER_PREFIX = "static-"  # ids that server/static_config.py gives servers declared in the settings file
+
+
+class Conflict(ConfluenceMcpError):
+    """The request clashes with the current state, e.g. it edits a record declared in the settings file."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewMcpServer:
+    """A just-created MCP server with its token and URL, which are never shown again."""
+
+    server: McpServer
+    token: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiToken:
+    """A just-created API token with its secret, which is never shown again."""
+
+    record: ApiToken
+    token: str
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _nothing() -> None:
+    return None
+
+
+class AdminService:
+    """Creates, reads, changes and deletes accounts, MCP servers and API tokens, enforcing every admin rule."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        tools: Callable[[], Sequence[Tool]],
+        *,
+        on_change: Callable[[], None] = _nothing,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._tools = tools  # a callable, so the CLI builds the catalog only for commands that need it
+        self._on_change = on_change
+        self._clock = clock
+
+    def mcp_url(self, token: str) -> str:
+        """Return the URL an agent uses for an MCP server token."""
+        return f"{self._settings.public_url}/mcp/{token}"
+
+    # Integrated accounts
+
+    async def create_account(self, body: AccountInput) -> Account:
+        """Check and store a new account."""
+        now = self._clock()
+        auth_type, username, secret = credentials(body.auth)
+        account = Account(
+            id=new_id("acc"),
+            label=body.label,
+            instance_url=check_instance_url(body.instance_url, self._settings.upstream),
+            auth_type=auth_type,
+            username=username,
+            secret=secret,
+            api_token_expires_at=atlassian_token_expiry(body.api_token_expires_at, now),
+            created_at=now,
+            updated_at=now,
+        )
+        await self._store.create_account(account)
+        self._on_change()
+        return account
+
+    async def list_accounts(self) -> list[Account]:
+        """Return every account, oldest first."""
+        return await self._store.list_accounts()
+
+    async def get_account(self, account_id: str) -> Account:
+        """Return one account, or raise NotFound."""
+        return await self._store.get_account(account_id)
+
+    async def update_account(self, account_id: str, body: AccountPatch) -> Account:
+        """Apply the keys given in ``body``; keys absent stay, ``auth`` is replaced whole."""
+        account = await self._store.get_account(account_id)
+        self._refuse_static_account(account_id, "change")
+        now = self._clock()
+        given = body.model_fields_set
+        label = body.label if "label" in given and body.label is not None else account.label
+        instance_url = account.instance_url
+        if "instance_url" in given and body.instance_url is not None:
+            instance_url = check_instance_url(body.instance_url, self._settings.upstream)
+        auth_type, username, secret = account.auth_type, account.username, account.secret
+        if "auth" in given and body.auth is not None:
+            auth_type, username, secret = credentials(body.auth)
+        expires_at = account.api_token_expires_at
+        if "api_token_expires_at" in given:
+            expires_at = atlassian_token_expiry(body.api_token_expires_at, now)
+        updated = dataclasses.replace(
+            account,
+            label=label,
+            instance_url=instance_url,
+            auth_type=auth_type,
+            username=username,
+            secret=secret,
+            api_token_expires_at=expires_at,
+            updated_at=now,
+        )
+        await self._store.update_account(updated)
+        self._on_change()
+        return updated
+
+    async def delete_account(self, account_id: str) -> int:
+        """Delete an account and its MCP servers (their URLs die at once); return how many servers went."""
+        await self._store.get_account(account_id)
+        self._refuse_static_account(account_id, "delete")
+        pinned = [i for i, s in enumerate(self._settings.servers) if s.account == account_id]
+        if pinned:
+            where = ", ".join(f"servers[{i}]" for i in pinned)
+            raise Conflict(
+                f"account {account_id!r} has MCP servers declared in the settings file ({where}); "
+                "remove them there first"
+            )
+        servers = await self._store.list_mcp_servers(account_id)
+        await self._store.delete_account(account_id)
+        self._on_change()
+        return len(servers)
+
+    # MCP servers
+
+    async def create_mcp_server(self, account_id: str, body: McpServerInput) -> NewMcpServer:
+        """Check filters and expiry, mint a token and store the server; the token is returned this once."""
+        await self._store.get_account(account_id)
+        now = self._clock()
+        config = body.config
+        methods = clean_methods(config.methods or [])
+        tags = clean_tags(config.tags or [])
+        require_tools(self._tools(), methods, tags)
+        token = mint_mcp_token()
+        server = McpServer(
+            id=new_id("mcp"),
+            name=body.name,
+            account_id=account_id,
+            token_hash=hash_token(token),
+            methods=methods,
+            tags=tags,
+            require_api_token_auth=config.require_api_token_auth,
+            expires_at=expiry(body.expires_at, now, "expires_at"),
+            created_at=now,
+            updated_at=now,
+        )
+        await self._store.create_mcp_server(server)
+        self._on_change()
+        return NewMcpServer(server=server, token=token, url=self.mcp_url(token))
+
+    async def list_mcp_servers(self, account_id: str | None = None) -> list[McpServer]:
+        """Return MCP servers, of one account when given (NotFound if that account does not exist)."""
+        if account_id is not None:
+            await self._store.get_account(account_id)
+        return await self._store.list_mcp_servers(account_id)
+
+    async def get_mcp_server(self, server_id: str, *, account_id: str | None = None) -> McpServer:
+        """Return one MCP server; with ``account_id``, one under a different account is NotFound too."""
+        if account_id is not None:
+            await self._store.get_account(account_id)
+        server = await self._store.get_mcp_server(server_id)
+        if account_id is not None and server.account_id != account_id:
+            raise NotFound(f"MCP server {server_id!r} not found")
+        return server
+
+    async def update_mcp_server(
+        self, server_id: str, body: McpServerPatch, *, account_id: str | None = None
+    ) -> McpServer:
+        """Apply ``body``: ``config`` is shallow-merged (keys given replace), ``expires_at: null`` clears it."""
+        server = await self.get_mcp_server(server_id, account_id=account_id)
+        self._refuse_static_server(server, "change")
+        now = self._clock()
+        given = body.model_fields_set
+        methods, tags, require_auth = server.methods, server.tags, server.require_api_token_auth
+        if "config" in given and body.config is not None:
+            config, keys = body.config, body.config.model_fields_set
+            if "methods" in keys:
+                methods = clean_methods(config.methods or [])
+            if "tags" in keys:
+                tags = clean_tags(config.tags or [])
+            if "require_api_token_auth" in keys and config.require_api_token_auth is not None:
+                require_auth = config.require_api_token_auth
+            if keys & {"methods", "tags"}:
+                require_tools(self._tools(), methods, tags)
+        updated = dataclasses.replace(
+            server,
+            name=body.name if "name" in given and body.name is not None else server.name,
+            methods=methods,
+            tags=tags,
+            require_api_token_auth=require_auth,
+            expires_at=expiry(body.expires_at, now, "expires_at") if "expires_at" in given else server.expires_at,
+            updated_at=now,
+        )
+        await self._store.update_mcp_server(updated)
+        self._on_change()
+        return updated
+
+    async def delete_mcp_server(self, server_id: str, *, account_id: str | None = None) -> None:
+        """Revoke an MCP server: its URL answers 404 from now on."""
+        server = await self.get_mcp_server(server_id, account_id=account_id)
+        self._refuse_static_server(server, "revoke")
+        await self._store.delete_mcp_server(server_id)
+        self._on_change()
+
+    # API tokens
+
+    async def create_api_token(self, name: str, expires_at: datetime | None = None) -> NewApiToken:
+        """Mint and store an API token; the secret is returned this once."""
+        now = self._clock()
+        label = name.strip()
+        if not label or len(label) > 200:
+            raise invalid("name", "give 1 to 200 characters")
+        token = mint_api_token()
+        record = ApiToken(
+            id=new_id("tok"),
+            name=label,
+            token_hash=hash_token(token),
+            created_at=now,
+            expires_at=expiry(expires_at, now, "expires_at"),
+        )
+        await self._store.create_api_token(record)
+        self._on_change()
+        return NewApiToken(record=record, token=token)
+
+    async def list_api_tokens(self) -> list[ApiToken]:
+        """Return every API token, oldest first."""
+        return await self._store.list_api_tokens()
+
+    async def delete_api_token(self, token_id: str) -> None:
+        """Revoke an API token."""
+        await self._store.delete_api_token(token_id)
+        self._on_change()
+
+    # Rules
+
+    def _refuse_static_account(self, account_id: str, verb: str) -> None:
+        for index, item in enumerate(self._settings.accounts):
+            if item.id == account_id:
+                raise Conflict(
+                    f"account {account_id!r} is declared in the settings file (accounts[{index}]); {verb} it there"
+                )
+
+    def _refuse_static_server(self, server: McpServer, verb: str) -> None:
+        if server.id.startswith(STATIC_SERVER_PREFIX):
+            raise Conflict(f"MCP server {server.id!r} is declared in the settings file (servers); {verb} it there")

@@ -1,0 +1,91 @@
+"""Our exceptions -> HTTP status and JSON error body, through one registry looked up along the MRO.
+
+Every admin API error answers ``{"error": CODE, "message": TEXT, "details": ...}``:
+
+    400 invalid_json          the body is empty or not JSON
+    400 invalid_value         a field breaks a rule (InvalidInput): https only, expiry window, no tool passes
+    401 unauthorized          no or a bad ``Authorization: Bearer <API token>`` (with WWW-Authenticate)
+    404 not_found             no such record, or an MCP server under another account (NotFound)
+    405 method_not_allowed    the path exists, the method does not (with Allow)
+    409 conflict              the record is declared in the settings file (Conflict)
+    413 payload_too_large     the body is over ``server.max_body_bytes``
+    422 invalid_body          the body does not match the schema: a wrong type, a missing or unknown field
+    500 store_error           the store failed (StoreError)
+    500 internal_error        any other failure; the message says nothing and the log has the traceback
+
+422 means "the OpenAPI document's schema rejects this body"; 400 means "well-formed, but breaks a rule".
+For 400 and 422, ``details`` lists ``{"field", "message"}`` with paths such as ``config.methods[1]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from confluence_mcp.admin_models import InvalidBody
+from confluence_mcp.admin_service import Conflict
+from confluence_mcp.errors import ConfluenceMcpError, InvalidInput, NotFound, StoreError
+
+__all__ = [
+    "HttpProblem",
+    "MalformedJson",
+    "MethodNotAllowed",
+    "PayloadTooLarge",
+    "Unauthorized",
+    "error_response",
+    "internal_error_response",
+]
+
+
+class HttpProblem(ConfluenceMcpError):
+    """A failure that only exists at the HTTP layer; ``headers`` go into the error response."""
+
+    def __init__(self, message: str, headers: Mapping[str, str] | None = None) -> None:
+        self.headers = dict(headers or {})
+        super().__init__(message)
+
+
+class Unauthorized(HttpProblem):
+    """The request carries no valid API token."""
+
+
+class MethodNotAllowed(HttpProblem):
+    """The path exists but does not answer this method."""
+
+
+class PayloadTooLarge(HttpProblem):
+    """The request body is over the configured limit."""
+
+
+class MalformedJson(HttpProblem):
+    """The request body is empty or does not parse as JSON."""
+
+
+_REGISTRY: dict[type[BaseException], tuple[int, str]] = {
+    MalformedJson: (400, "invalid_json"),
+    InvalidInput: (400, "invalid_value"),
+    Unauthorized: (401, "unauthorized"),
+    NotFound: (404, "not_found"),
+    MethodNotAllowed: (405, "method_not_allowed"),
+    Conflict: (409, "conflict"),
+    PayloadTooLarge: (413, "payload_too_large"),
+    InvalidBody: (422, "invalid_body"),
+    StoreError: (500, "store_error"),
+    ConfluenceMcpError: (500, "internal_error"),
+}
+
+
+def error_response(exc: ConfluenceMcpError) -> JSONResponse:
+    """Return the JSON error response for one of our exceptions (the nearest registered class wins)."""
+    status, code = next(_REGISTRY[cls] for cls in type(exc).__mro__ if cls in _REGISTRY)
+    details: Any = exc.details if isinstance(exc, InvalidInput) else None
+    headers = exc.headers if isinstance(exc, HttpProblem) else None
+    return JSONResponse({"error": code, "message": str(exc), "details": details}, status_code=status, headers=headers)
+
+
+def internal_error_response() -> JSONResponse:
+    """Return the 500 answer for an unexpected failure; the details belong in the log, not the response."""
+    body = {"error": "internal_error", "message": "internal error; see the server log", "details": None}
+    return JSONResponse(body, status_code=500)

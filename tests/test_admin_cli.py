@@ -1,0 +1,277 @@
+"""The administration commands (accounts, mcp, api-tokens) over a SQLite store in a temporary data dir."""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from confluence_mcp.admin_cli import parse_duration
+from confluence_mcp.cli import main
+from confluence_mcp.server.app import create_app, secret_cipher, wrap
+from confluence_mcp.settings import load_settings
+from confluence_mcp.store.base import ApiToken, McpServer, open_store
+from confluence_mcp.store.tokens import hash_token
+from tests.support.admin import MCP_HEADERS
+from tests.support.servers import serve_asgi
+
+ATLASSIAN_TOKEN = "ATATT3x-cli-canary-5d1e"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], list[str]]:
+    """Run the CLI and return its exit code and stdout and stderr lines."""
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out.splitlines(), captured.err.splitlines()
+
+
+def add_account(capsys: pytest.CaptureFixture[str], data_dir: Path, *extra: str) -> str:
+    """Add an account with the token given on the command line and return its id."""
+    code, out, err = run(
+        capsys,
+        "accounts", "add", "--data-dir", str(data_dir), "--label", "Acme",
+        "--instance-url", "https://acme.atlassian.net/", "--email", "john@example.com",
+        "--api-token", ATLASSIAN_TOKEN, *extra,
+    )  # fmt: skip
+    assert code == 0, err
+    return out[-1]
+
+
+def stored_api_tokens(data_dir: Path) -> list[ApiToken]:
+    """Read the API tokens straight from the store in ``data_dir``."""
+
+    async def read() -> list[ApiToken]:
+        settings = load_settings(None, data_dir=data_dir)
+        store = open_store(settings.store_url, cipher=secret_cipher(settings))
+        await store.open()
+        try:
+            return await store.list_api_tokens()
+        finally:
+            await store.close()
+
+    return anyio.run(read)
+
+
+def stored_mcp_servers(data_dir: Path) -> list[McpServer]:
+    """Read the MCP servers straight from the store in ``data_dir``."""
+
+    async def read() -> list[McpServer]:
+        settings = load_settings(None, data_dir=data_dir)
+        store = open_store(settings.store_url, cipher=secret_cipher(settings))
+        await store.open()
+        try:
+            return await store.list_mcp_servers()
+        finally:
+            await store.close()
+
+    return anyio.run(read)
+
+
+# api-tokens
+
+
+def test_api_tokens_create_prints_the_token_alone_on_the_last_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The last stdout line is the bare token; the store keeps only its hash, with the requested expiry."""
+    code, out, err = run(capsys, "api-tokens", "create", "ci", "--data-dir", str(tmp_path), "--expires-in", "30d")
+    assert code == 0, err
+    token = out[-1]
+    assert token.startswith("cmat_")
+    assert token == token.strip()
+    (record,) = stored_api_tokens(tmp_path)
+    assert record.name == "ci"
+    assert record.token_hash == hash_token(token)
+    assert record.expires_at is not None
+    assert abs(record.expires_at - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
+    assert all(token not in line for line in out[:-1])
+
+
+def test_api_tokens_list_and_revoke_never_show_tokens(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """list shows id and name but no secret; revoke removes the token; revoking again fails with exit 2."""
+    _, out, _ = run(capsys, "api-tokens", "create", "laptop", "--data-dir", str(tmp_path))
+    token = out[-1]
+    (record,) = stored_api_tokens(tmp_path)
+    code, listed, _ = run(capsys, "api-tokens", "list", "--data-dir", str(tmp_path))
+    assert code == 0
+    assert any(record.id in line and "laptop" in line and "never" in line for line in listed)
+    assert all(token not in line and record.token_hash not in line for line in listed)
+    assert run(capsys, "api-tokens", "revoke", record.id, "--data-dir", str(tmp_path))[0] == 0
+    assert stored_api_tokens(tmp_path) == []
+    code, _, err = run(capsys, "api-tokens", "revoke", record.id, "--data-dir", str(tmp_path))
+    assert (code, len(err)) == (2, 1)
+    assert record.id in err[0]
+
+
+# accounts
+
+
+def test_accounts_add_list_and_remove(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """add prints the new id last, list shows it without the secret, remove deletes it."""
+    account_id = add_account(capsys, tmp_path)
+    assert account_id.startswith("acc_")
+    code, listed, _ = run(capsys, "accounts", "list", "--data-dir", str(tmp_path))
+    assert code == 0
+    row = next(line for line in listed if line.startswith(account_id))
+    assert "https://acme.atlassian.net " in f"{row} "  # trailing slash stripped
+    assert "john@example.com" in row
+    assert all(ATLASSIAN_TOKEN not in line for line in listed)
+    code, out, _ = run(capsys, "accounts", "remove", account_id, "--data-dir", str(tmp_path))
+    assert code == 0
+    assert account_id in out[-1]
+    assert run(capsys, "accounts", "list", "--data-dir", str(tmp_path))[1] == ["no accounts"]
+
+
+def test_accounts_add_reads_the_token_from_an_environment_variable_or_stdin(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--api-token-env and --api-token-stdin keep the token out of argv and out of the output."""
+    base = ["accounts", "add", "--data-dir", str(tmp_path), "--label", "L", "--instance-url", "https://a.atlassian.net"]
+    monkeypatch.setenv("ATLASSIAN_API_TOKEN", ATLASSIAN_TOKEN)
+    from_env = run(capsys, *base, "--email", "a@example.com", "--api-token-env", "ATLASSIAN_API_TOKEN")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(ATLASSIAN_TOKEN + "\n"))
+    from_stdin = run(capsys, *base, "--auth", "bearer", "--api-token-stdin")
+    for code, out, err in (from_env, from_stdin):
+        assert code == 0, err
+        assert all(ATLASSIAN_TOKEN not in line for line in out)
+    _, listed, _ = run(capsys, "accounts", "list", "--data-dir", str(tmp_path))
+    assert any(" bearer " in line for line in listed)
+
+
+# mcp
+
+
+def test_mcp_create_prints_a_url_that_works_on_a_server_over_the_same_data_dir(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The URL on the last line is public_url/mcp/<token>, and a server on that data dir answers tools/list."""
+    account_id = add_account(capsys, tmp_path)
+    code, out, err = run(
+        capsys, "mcp", "create", account_id, "--data-dir", str(tmp_path), "--name", "bot",
+        "--methods", "read", "--tags", "pages,spaces", "--expires-in", "1h",
+    )  # fmt: skip
+    assert code == 0, err
+    url = out[-1]
+    settings = load_settings(None, data_dir=tmp_path)
+    prefix = f"{settings.public_url}/mcp/"
+    assert url.startswith(prefix)
+    token = url.removeprefix(prefix)
+    (server,) = stored_mcp_servers(tmp_path)
+    assert (server.token_hash, server.methods, server.tags) == (hash_token(token), ("read",), ("pages", "spaces"))
+    assert all(token not in line for line in out[:-1])
+
+    async def tools_list() -> httpx.Response:
+        async with serve_asgi(wrap(create_app(settings))) as base_url, httpx.AsyncClient() as client:
+            body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+            return await client.post(f"{base_url}/mcp/{token}", json=body, headers=MCP_HEADERS)
+
+    response = anyio.run(tools_list)
+    assert response.status_code == 200, response.text
+    assert response.json()["result"]["tools"]
+
+
+def test_mcp_list_and_revoke(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """list shows servers (of one account when given) without URLs; revoke deletes one."""
+    first, second = add_account(capsys, tmp_path), add_account(capsys, tmp_path)
+    for account_id in (first, second):
+        assert run(capsys, "mcp", "create", account_id, "--data-dir", str(tmp_path), "--name", "bot")[0] == 0
+    servers = stored_mcp_servers(tmp_path)
+    code, everything, _ = run(capsys, "mcp", "list", "--data-dir", str(tmp_path))
+    assert code == 0
+    assert all(any(s.id in line for line in everything) for s in servers)
+    assert all("/mcp/" not in line and "cmcp_" not in line for line in everything)
+    _, only_first, _ = run(capsys, "mcp", "list", first, "--data-dir", str(tmp_path))
+    assert [line.split()[0] for line in only_first[1:]] == [s.id for s in servers if s.account_id == first]
+    revoked = servers[0]
+    assert run(capsys, "mcp", "revoke", revoked.id, "--data-dir", str(tmp_path))[0] == 0
+    assert [s.id for s in stored_mcp_servers(tmp_path)] == [s.id for s in servers[1:]]
+
+
+# bad input
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["accounts", "add", "--label", "L", "--instance-url", "http://acme.atlassian.net", "--email", "a@b.c",
+          "--api-token", "t"], "--instance-url: must use https"),
+        (["accounts", "add", "--label", "L", "--instance-url", "https://acme.atlassian.net", "--api-token", "t"],
+         "--email: required"),
+        (["accounts", "add", "--label", "L", "--instance-url", "https://a.atlassian.net", "--email", "a@b.c"],
+         "--api-token-env VAR"),
+        (["accounts", "add", "--label", "L", "--instance-url", "https://a.atlassian.net", "--email", "a@b.c",
+          "--api-token-env", "CONFLUENCE_MCP_TEST_UNSET"], "CONFLUENCE_MCP_TEST_UNSET is not set"),
+        (["accounts", "add", "--label", "L", "--instance-url", "https://a.atlassian.net", "--email", "a@b.c",
+          "--api-token", "t", "--token-expires-at", "2099-01-01T00:00:00Z"], "--token-expires-at: must be at most"),
+        (["accounts", "remove", "acc_missing"], "'acc_missing' not found"),
+        (["mcp", "create", "acc_missing", "--name", "bot"], "'acc_missing' not found"),
+        (["mcp", "revoke", "mcp_missing"], "'mcp_missing' not found"),
+        (["api-tokens", "create", "ci", "--expires-in", "soon"], "--expires-in: 'soon' is not a duration"),
+        (["api-tokens", "create", "ci", "--expires-in", "5s"], "at least 60 seconds"),
+        (["api-tokens", "create", " "], "NAME: give 1 to 200 characters"),
+    ],
+)  # fmt: skip
+def test_bad_input_exits_2_with_one_line_on_stderr(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], words: str
+) -> None:
+    """Each refused command prints exactly one stderr line naming the flag or record, and exits 2."""
+    code, out, err = run(capsys, *argv, "--data-dir", str(tmp_path))
+    assert code == 2
+    assert len(err) == 1, err
+    assert err[0].startswith("confluence-mcp: error: ")
+    assert words in err[0]
+    assert out == []
+
+
+def test_a_filter_no_tool_passes_is_refused_naming_the_filters(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """mcp create with methods and tags that match no tool exits 2 naming both filters."""
+    account_id = add_account(capsys, tmp_path)
+    argv = ["mcp", "create", account_id, "--name", "b", "--methods", "no_such_method", "--tags", "pages"]
+    code, _, err = run(capsys, *argv, "--data-dir", str(tmp_path))
+    assert code == 2
+    assert err == [
+        "confluence-mcp: error: --methods/--tags: no tool passes methods [no_such_method] and tags [pages]; "
+        "widen methods or tags (see 'confluence-mcp tools list --methods ... --tags ...')"
+    ]
+
+
+def test_a_memory_store_is_refused_because_it_would_forget_everything(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """With store.url memory:// the commands refuse to run instead of writing into nothing."""
+    config = tmp_path / "settings.yaml"
+    config.write_text("store: {url: 'memory://'}\nsecrets: {key: 'x'}\n", encoding="utf-8")
+    code, _, err = run(capsys, "api-tokens", "list", "--config", str(config))
+    assert code == 2
+    assert err == [
+        "confluence-mcp: error: store.url: memory:// forgets everything when this command ends; use sqlite or redis"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90s", timedelta(seconds=90)),
+        ("15m", timedelta(minutes=15)),
+        ("1h", timedelta(hours=1)),
+        ("30d", timedelta(days=30)),
+        ("2W", timedelta(weeks=2)),
+    ],
+)
+def test_durations_take_one_number_and_one_unit(text: str, expected: timedelta) -> None:
+    """parse_duration reads s, m, h, d and w, case-insensitively."""
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "1", "h", "1.5h", "1h30m", "-1d", "1y"])
+def test_other_durations_are_refused_naming_the_flag(text: str) -> None:
+    """Anything but one whole number and one unit raises ValueError naming --expires-in."""
+    with pytest.raises(ValueError, match="--expires-in"):
+        parse_duration(text)
