@@ -103,3 +103,40 @@ async def run_load(target: Target, *, concurrency: int, requests: int, expect: i
     elapsed = time.perf_counter() - started
     status, body = last[0] if last else (0, b"")
     return Result(latencies=latencies, errors=errors, elapsed=elapsed, last_status=status, last_body=body)
+
+
+async def run_load_httpx(target: Target, *, concurrency: int, requests: int, expect: int = 200) -> Result:
+    """The same load through httpx: one AsyncClient (one keep-alive connection) per worker."""
+    import httpx
+
+    head, _, body = target.raw.partition(b"\r\n\r\n")
+    request_line, *header_lines = head.decode().split("\r\n")
+    method, path, _ = request_line.split(" ", 2)
+    skip = {"host", "connection", "content-length"}
+    headers = {k: v.strip() for k, _, v in (h.partition(":") for h in header_lines) if k.lower() not in skip}
+    url = f"http://{target.host}:{target.port}{path}"
+    latencies: list[float] = []
+    errors = 0
+    remaining = requests
+    last: list[tuple[int, bytes]] = []
+
+    async def worker() -> None:
+        nonlocal remaining, errors
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+            while remaining > 0:
+                remaining -= 1
+                start = time.perf_counter()
+                response = await client.request(method, url, headers=headers, content=body or None)
+                latencies.append(time.perf_counter() - start)
+                if response.status_code != expect:
+                    errors += 1
+                    last[:] = [(response.status_code, response.content)]
+                elif not last:
+                    last.append((response.status_code, response.content))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    status, content = last[0] if last else (0, b"")
+    return Result(latencies=latencies, errors=errors, elapsed=elapsed, last_status=status, last_body=content)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.loadgen import Result, Target, run_load
+from bench.loadgen import Result, Target, run_load, run_load_httpx
 from confluence_mcp.simulator import SEED
 from confluence_mcp.store.base import Account, McpServer
 from confluence_mcp.store.cipher import Cipher, generate_key
@@ -145,11 +145,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         )
         await run_load(direct, concurrency=4, requests=400)
         await run_load(call, concurrency=4, requests=400)
+        load = run_load_httpx if args.client == "httpx" else run_load
         runs: dict[str, list[dict[str, Any]]] = {}
         for _ in range(args.repeat):
             for concurrency in (1, 16):
-                d = await run_load(direct, concurrency=concurrency, requests=args.requests)
-                o = await run_load(call, concurrency=concurrency, requests=args.requests)
+                d = await load(direct, concurrency=concurrency, requests=args.requests)
+                o = await load(call, concurrency=concurrency, requests=args.requests)
                 runs.setdefault(f"c{concurrency}", []).append(
                     {
                         "direct": _row("direct", d),
@@ -180,6 +181,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "load_client": args.client,
         "requests_per_run": args.requests,
         "repeat": args.repeat,
         "throughput_ratio_c1": round(median("c1", "ratio"), 3),
@@ -197,7 +199,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print(report: dict[str, Any]) -> None:
-    print(f"\nconfluence-mcp benchmark, {report['machine']['cpus']} CPUs, Python {report['machine']['python']}")
+    machine = report["machine"]
+    print(
+        f"\nconfluence-mcp benchmark, {machine['cpus']} CPUs, Python {machine['python']}, client {report['load_client']}"
+    )
     print(f"{'':14}{'direct/s':>10}{'ours/s':>10}{'ratio':>8}{'p50 d':>9}{'p50 o':>9}{'p99 o':>9}")
     for key in ("c1", "c16"):
         for run in report["runs"][key]:
@@ -232,6 +237,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of the direct/ours pair")
     parser.add_argument("--list-requests", type=int, default=500)
     parser.add_argument("--servers", type=int, default=1000, help="MCP servers in the store")
+    parser.add_argument(
+        "--client",
+        choices=["httpx", "raw"],
+        default="httpx",
+        help="load client: httpx (as the direct call is defined) or a raw keep-alive socket client",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = parser.parse_args()
     report = asyncio.run(bench(args))

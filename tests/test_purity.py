@@ -38,3 +38,20 @@ def test_server_package_never_imports_the_simulator() -> None:
                 if any(n.startswith("confluence_mcp.simulator") for n in names):
                     offenders.append(str(path.relative_to(SRC)))
     assert offenders == []
+
+
+def test_lean_path_version_lists_match_the_sdk() -> None:
+    """The protocol versions the lean path recognizes are exactly the SDK's."""
+    from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+
+    from confluence_mcp.server.fastpath import HANDSHAKE_VERSIONS, MODERN_VERSIONS
+
+    assert set(HANDSHAKE_PROTOCOL_VERSIONS) == HANDSHAKE_VERSIONS
+    assert set(MODERN_PROTOCOL_VERSIONS) == MODERN_VERSIONS
+
+
+def test_server_start_does_not_import_the_sdk() -> None:
+    """Importing the app factory leaves the MCP SDK unimported (it loads in a worker thread after start)."""
+    code = "import sys, confluence_mcp.server.app; print(any(m == 'mcp' or m.startswith('mcp.') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

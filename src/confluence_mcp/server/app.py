@@ -12,7 +12,6 @@ from typing import Any
 
 import anyio
 import httpx
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,8 +22,9 @@ from confluence_mcp.openapi import default_documents, generate_tools
 from confluence_mcp.server.calls import ToolCaller
 from confluence_mcp.server.catalog import Catalog
 from confluence_mcp.server.fastpath import FastPath
-from confluence_mcp.server.mcp_endpoint import McpEndpoint, ResponseHeadersFromState, build_mcp_server
+from confluence_mcp.server.mcp_endpoint import McpEndpoint, ResponseHeadersFromState
 from confluence_mcp.server.resolver import TokenResolver
+from confluence_mcp.server.sdk import SdkBridge
 from confluence_mcp.server.static_config import load_static_config
 from confluence_mcp.settings import SECRET_KEY_ENV, Settings
 from confluence_mcp.store.base import Store, open_store
@@ -76,13 +76,7 @@ def create_app(
     resolver = TokenResolver(the_store, catalog, ttl=settings.server.token_cache_seconds)
     http = build_http_client(settings.upstream, transport)
     caller = ToolCaller(catalog, UpstreamClient(http, settings.upstream.retry))
-    manager = StreamableHTTPSessionManager(
-        app=build_mcp_server(catalog, caller),
-        json_response=True,
-        stateless=True,
-        security_settings=None,  # Host and Origin are checked by our endpoint, before the token
-        max_request_body_size=settings.server.max_body_bytes + 1,
-    )
+    sdk = SdkBridge(catalog, caller, max_body_bytes=settings.server.max_body_bytes)
     runtime = Runtime(settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher)
 
     @contextlib.asynccontextmanager
@@ -91,7 +85,8 @@ def create_app(
             await the_store.open()
         try:
             await load_static_config(settings, the_store)
-            async with http, manager.run(), anyio.create_task_group() as tasks:
+            async with http, anyio.create_task_group() as tasks:
+                tasks.start_soon(sdk.run)
                 tasks.start_soon(_sweep_forever, the_store, settings.server.sweep_interval_seconds)
                 yield
                 tasks.cancel_scope.cancel()
@@ -102,7 +97,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route(
             "/mcp/{token}",
-            McpEndpoint(manager, resolver, settings.server, FastPath(caller) if settings.server.fast_path else None),
+            McpEndpoint(sdk, resolver, settings.server, FastPath(caller) if settings.server.fast_path else None),
             methods=["POST"],
         ),
         Route("/healthz", _health, methods=["GET"]),

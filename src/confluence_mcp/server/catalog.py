@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import mcp.types as mt
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -23,9 +22,9 @@ class ToolView:
 
     tools: tuple[Tool, ...]
     by_name: Mapping[str, Tool]
-    pages: tuple[tuple[mt.Tool, ...], ...]
+    pages: tuple[tuple[dict[str, Any], ...], ...]
 
-    def page(self, cursor: str | None) -> tuple[tuple[mt.Tool, ...], str | None]:
+    def page(self, cursor: str | None) -> tuple[tuple[dict[str, Any], ...], str | None]:
         """Return the page at ``cursor`` and the next cursor; raise ValueError for a bad cursor."""
         index = decode_cursor(cursor) if cursor else 0
         if index >= max(len(self.pages), 1):
@@ -104,18 +103,12 @@ def _describe(tool: Tool, error: ValidationError) -> str:
     return f"{where}: {error.message}"
 
 
-def _wire_tool(tool: Tool) -> mt.Tool:
-    annotations = tool.annotations
-    return mt.Tool(
-        name=tool.name,
-        title=tool.title,
-        description=tool.description,
-        input_schema=dict(tool.input_schema),
-        annotations=mt.ToolAnnotations(
-            title=annotations.title,
-            read_only_hint=annotations.read_only_hint,
-            destructive_hint=annotations.destructive_hint,
-            idempotent_hint=annotations.idempotent_hint,
-            open_world_hint=annotations.open_world_hint,
-        ),
-    )
+def _wire_tool(tool: Tool) -> dict[str, Any]:
+    """Return the tools/list entry, as the SDK would serialize it (camelCase, no nulls)."""
+    return {
+        "name": tool.name,
+        "title": tool.title,
+        "description": tool.description,
+        "inputSchema": dict(tool.input_schema),
+        "annotations": tool.annotations.as_dict(),
+    }

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
-
 from confluence_mcp import __version__
 from confluence_mcp.server import guards
 from confluence_mcp.server.calls import ToolCaller
@@ -22,8 +20,9 @@ from confluence_mcp.server.resolver import Resolved
 from confluence_mcp.server.types import Scope, Send
 from confluence_mcp.upstream.results import ToolOutcome
 
-_HANDSHAKE = frozenset(HANDSHAKE_PROTOCOL_VERSIONS)
-_MODERN = frozenset(MODERN_PROTOCOL_VERSIONS)
+# Importing mcp_types costs half a second, so the versions are spelled out; a test keeps them equal to the SDK's.
+HANDSHAKE_VERSIONS = frozenset({"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"})
+MODERN_VERSIONS = frozenset({"2026-07-28"})
 _META_VERSION = "io.modelcontextprotocol/protocolVersion"
 _META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
 _SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo"
@@ -51,8 +50,8 @@ class FastPath:
         if accept is not None and "application/json" not in accept and "*/*" not in accept:
             return False
         version = guards.header(scope, b"mcp-protocol-version")
-        modern = version in _MODERN
-        if version is not None and not modern and version not in _HANDSHAKE:
+        modern = version in MODERN_VERSIONS
+        if version is not None and not modern and version not in HANDSHAKE_VERSIONS:
             return False
         try:
             message = json.loads(body)
@@ -105,9 +104,7 @@ class FastPath:
         key = (id(view), cursor or "", int(modern))
         result = self._list_pages.get(key)
         if result is None:
-            payload: dict[str, Any] = {
-                "tools": [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in page]
-            }
+            payload: dict[str, Any] = {"tools": list(page)}
             if next_cursor is not None:
                 payload["nextCursor"] = next_cursor
             if modern:

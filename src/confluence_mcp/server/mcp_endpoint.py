@@ -1,81 +1,16 @@
-"""/mcp/{token}: guards and token checks in front of the MCP SDK's stateless Streamable HTTP transport."""
+"""/mcp/{token}: guards and token checks, then the lean path or the MCP SDK's stateless transport."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import mcp.types as mt
-from mcp import MCPError
-from mcp.server import Server, ServerRequestContext
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-
-from confluence_mcp import __version__
 from confluence_mcp.server import guards
-from confluence_mcp.server.calls import ToolCaller
-from confluence_mcp.server.catalog import Catalog
 from confluence_mcp.server.fastpath import FastPath
-from confluence_mcp.server.resolver import Resolved, TokenResolver
+from confluence_mcp.server.keys import HEADERS_KEY, RESOLVED_KEY
+from confluence_mcp.server.resolver import TokenResolver
+from confluence_mcp.server.sdk import SdkBridge
 from confluence_mcp.server.types import Receive, Scope, Send
 from confluence_mcp.settings import ServerSettings
-
-INSTRUCTIONS = (
-    "Confluence Cloud tools. Page and blog bodies are Confluence storage format (XHTML such as <p>Hi</p>), "
-    "not Markdown. An update needs version.number = current version + 1: read the page first. Users are "
-    "accountIds (find one with list_all_confluence_users). v2 tools take numeric space ids, v1 tools space "
-    "keys. Lists are paginated: pass the cursor from _links.next. Rate limits appear in the result _meta."
-)
-
-RESOLVED_KEY = "confluence_mcp.resolved"
-HEADERS_KEY = "confluence_mcp.response_headers"
-
-
-def build_mcp_server(catalog: Catalog, caller: ToolCaller) -> Server[Any]:
-    """Return the low-level MCP server whose handlers read the resolved token from the request scope."""
-
-    async def list_tools(
-        ctx: ServerRequestContext[Any], params: mt.PaginatedRequestParams | None
-    ) -> mt.ListToolsResult:
-        resolved = _resolved(ctx)
-        try:
-            page, next_cursor = resolved.view.page(params.cursor if params else None)
-        except ValueError as exc:
-            raise MCPError(mt.INVALID_PARAMS, f"Invalid cursor: {exc}") from exc
-        return mt.ListToolsResult(tools=list(page), next_cursor=next_cursor)
-
-    async def call_tool(ctx: ServerRequestContext[Any], params: mt.CallToolRequestParams) -> mt.CallToolResult:
-        resolved = _resolved(ctx)
-        tool = resolved.view.by_name.get(params.name)
-        if tool is None:  # filtered out and nonexistent look the same, and nothing goes upstream
-            raise MCPError(mt.INVALID_PARAMS, f"Unknown tool: {params.name}")
-        outcome = await caller.call(resolved, tool, params.arguments)
-        if outcome.headers:
-            ctx.request.scope.setdefault("state", {})[HEADERS_KEY] = outcome.headers  # type: ignore[union-attr]
-        return mt.CallToolResult(
-            content=[mt.TextContent(type="text", text=outcome.text)],
-            structured_content=outcome.structured,
-            is_error=outcome.is_error,
-            _meta=outcome.meta or None,
-        )
-
-    return Server(
-        "confluence-mcp",
-        version=__version__,
-        instructions=INSTRUCTIONS,
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
-        get_tool_input_schema=catalog.input_schema,
-    )
-
-
-def _resolved(ctx: ServerRequestContext[Any]) -> Resolved:
-    request = ctx.request
-    state = request.scope.get("state", {}) if request is not None else {}
-    resolved = state.get(RESOLVED_KEY)
-    if not isinstance(resolved, Resolved):
-        # Only reachable if the SDK is driven without our endpoint in front (e.g. in-process tests).
-        raise MCPError(mt.INVALID_REQUEST, "this MCP server is only reachable at /mcp/<token>")
-    return resolved
 
 
 class McpEndpoint:
@@ -83,12 +18,12 @@ class McpEndpoint:
 
     def __init__(
         self,
-        manager: StreamableHTTPSessionManager,
+        sdk: SdkBridge,
         resolver: TokenResolver,
         settings: ServerSettings,
         fast: FastPath | None = None,
     ) -> None:
-        self._manager = manager
+        self._sdk = sdk
         self._resolver = resolver
         self._settings = settings
         self._fast = fast
@@ -131,7 +66,7 @@ class McpEndpoint:
         if self._fast is not None and await self._fast.try_handle(scope, body, resolved, send):
             return
         scope.setdefault("state", {})[RESOLVED_KEY] = resolved
-        await self._manager.handle_request(scope, guards.replay(body), send)
+        await self._sdk.handle(scope, guards.replay(body), send)
 
     async def _bearer_ok(self, scope: Scope) -> bool:
         value = guards.header(scope, b"authorization")
@@ -171,8 +106,3 @@ class ResponseHeadersFromState:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def dumps(data: Any) -> bytes:
-    """Serialize compactly for the wire."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
