@@ -200,9 +200,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 def _print(report: dict[str, Any]) -> None:
     machine = report["machine"]
-    print(
-        f"\nconfluence-mcp benchmark, {machine['cpus']} CPUs, Python {machine['python']}, client {report['load_client']}"
-    )
+    client = report["load_client"]
+    print(f"\nconfluence-mcp benchmark, {machine['cpus']} CPUs, Python {machine['python']}, client {client}")
     print(f"{'':14}{'direct/s':>10}{'ours/s':>10}{'ratio':>8}{'p50 d':>9}{'p50 o':>9}{'p99 o':>9}")
     for key in ("c1", "c16"):
         for run in report["runs"][key]:

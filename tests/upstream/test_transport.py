@@ -222,13 +222,13 @@ def keep_answering(answer: Callable[[RawRequest], bytes]) -> Handler:
     return handler
 
 
-def held(connection_answer: bytes = b"") -> Handler:
+def held() -> Handler:
     """A keep-alive handler that answers each request only once ``server.release`` is set."""
 
     async def handler(connection: RawConnection) -> None:
         while await connection.read_request() is not None:
             await connection.server.release.wait()
-            await connection.send(connection_answer or response())
+            await connection.send(response())
 
     return handler
 
@@ -899,3 +899,16 @@ async def test_https_refuses_an_untrusted_or_mismatched_certificate(tmp_path: Pa
             async with httpx.AsyncClient(transport=LeanTransport(ssl_context=client_context)) as client:
                 with pytest.raises(httpx.ConnectError, match=r"certificate|match"):
                     await client.get(server.url)  # the certificate names localhost, not 127.0.0.1
+
+
+# The wire format on its own
+
+
+def test_encode_request_adds_host_and_content_length_only_when_missing() -> None:
+    """A request without Host or Content-Length gets both; one that has them is left as it is."""
+    bare = http11.encode_request(b"POST", b"/p?q=1", [(b"X-A", b"1")], b"{}", b"h.example:8443")
+    assert bare == b"POST /p?q=1 HTTP/1.1\r\nHost: h.example:8443\r\nX-A: 1\r\nContent-Length: 2\r\n\r\n{}"
+    given = [(b"host", b"h"), (b"content-length", b"2")]
+    assert http11.encode_request(b"PUT", b"/", given, b"{}", b"x") == (
+        b"PUT / HTTP/1.1\r\nhost: h\r\ncontent-length: 2\r\n\r\n{}"
+    )

@@ -262,6 +262,9 @@ class LeanTransport(httpx.AsyncBaseTransport):
         except BaseException:
             connection.close(abort=True)
             raise
+        if self._closed:  # aclose() ran while this connection was being opened
+            connection.close(abort=True)
+            raise RuntimeError("LeanTransport is closed")
         return connection
 
 
