@@ -87,13 +87,20 @@ def _serve(args: argparse.Namespace) -> int:
     config = log_config(settings.log_level)
     logging.config.dictConfig(config)
     app = wrap(create_app(settings))
+    http: Any = "auto"
+    try:
+        from confluence_mcp.server.protocol import CoalescingHttpToolsProtocol
+    except ImportError:  # httptools missing: uvicorn's pure-Python h11 protocol still works
+        pass
+    else:
+        http = CoalescingHttpToolsProtocol
     uvicorn.run(
         app,
         host=settings.server.host,
         port=settings.server.port,
         log_config=config,
         loop="auto",
-        http="auto",
+        http=http,
         lifespan="on",
         server_header=False,
     )

@@ -63,8 +63,11 @@ class RetrySettings(_Model):
 class UpstreamSettings(_Model):
     """The shared httpx client that talks to Confluence."""
 
+    transport: Literal["lean", "httpx"] = "lean"
+    """'lean': our asyncio HTTP/1.1 pool under httpx (fast); 'httpx': httpx's own httpcore transport."""
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=30.0, gt=0)
+    """Time allowed for the whole response (lean) or between reads (httpx)."""
     max_connections: int = Field(default=100, ge=1)
     max_keepalive_connections: int = Field(default=20, ge=0)
     keepalive_expiry: float = Field(default=30.0, ge=0)

@@ -22,14 +22,16 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve_asgi(app: Any, *, lifespan: Literal["on", "off", "auto"] = "on") -> AsyncIterator[str]:
+async def serve_asgi(
+    app: Any, *, lifespan: Literal["on", "off", "auto"] = "on", http: Any = "auto"
+) -> AsyncIterator[str]:
     """Serve ``app`` with uvicorn on a free port in this event loop; yield its base URL."""
     # Binding the socket ourselves (port 0) means no race with another process for the port.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", access_log=False, http=http)
     server = uvicorn.Server(config)
     failure: list[BaseException] = []
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from confluence_mcp.server.app import create_app, wrap
+from confluence_mcp.server.protocol import CoalescingHttpToolsProtocol
 from confluence_mcp.settings import Settings
 from confluence_mcp.simulator import Simulator, create_simulator
 from confluence_mcp.store.base import ApiToken
@@ -109,7 +110,8 @@ async def running_stack(**overrides: Any) -> AsyncIterator[Stack]:
     async with serve_asgi(sim.app) as sim_url:
         settings = stack_settings(sim_url, tokens, **overrides)
         app = create_app(settings)
-        async with serve_asgi(wrap(app)) as base_url:
+        # Our server runs on the same protocol class as `confluence-mcp serve` uses.
+        async with serve_asgi(wrap(app), http=CoalescingHttpToolsProtocol) as base_url:
             api_token = mint_api_token()
             store = app.state.runtime.store
             await store.create_api_token(

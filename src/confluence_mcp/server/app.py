@@ -22,14 +22,14 @@ from confluence_mcp.openapi import default_documents, generate_tools
 from confluence_mcp.server.calls import ToolCaller
 from confluence_mcp.server.catalog import Catalog
 from confluence_mcp.server.fastpath import FastPath
-from confluence_mcp.server.mcp_endpoint import McpEndpoint, ResponseHeadersFromState
+from confluence_mcp.server.mcp_endpoint import FrontDoor, McpEndpoint
 from confluence_mcp.server.resolver import TokenResolver
 from confluence_mcp.server.sdk import SdkBridge
 from confluence_mcp.server.static_config import load_static_config
 from confluence_mcp.settings import SECRET_KEY_ENV, Settings
 from confluence_mcp.store.base import Store, open_store
 from confluence_mcp.store.cipher import Cipher, load_or_create_key_file
-from confluence_mcp.upstream.client import UpstreamClient, build_http_client
+from confluence_mcp.upstream.client import UpstreamClient, build_http_client, lean_transport
 
 log = logging.getLogger("confluence_mcp.server")
 
@@ -74,8 +74,11 @@ def create_app(
     documents = list(settings.documents) or default_documents()
     catalog = Catalog(generate_tools(documents), page_size=settings.server.tools_page_size)
     resolver = TokenResolver(the_store, catalog, ttl=settings.server.token_cache_seconds)
-    http = build_http_client(settings.upstream, transport)
-    caller = ToolCaller(catalog, UpstreamClient(http, settings.upstream.retry))
+    upstream_transport = transport
+    if upstream_transport is None and settings.upstream.transport == "lean":
+        upstream_transport = lean_transport(settings.upstream)
+    http = build_http_client(settings.upstream, upstream_transport)
+    caller = ToolCaller(catalog, UpstreamClient(http, settings.upstream.retry, transport=upstream_transport))
     sdk = SdkBridge(catalog, caller, max_body_bytes=settings.server.max_body_bytes)
     runtime = Runtime(settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher)
 
@@ -94,12 +97,9 @@ def create_app(
             if owns_store:
                 await the_store.close()
 
+    endpoint = McpEndpoint(sdk, resolver, settings.server, FastPath(caller) if settings.server.fast_path else None)
     routes: list[BaseRoute] = [
-        Route(
-            "/mcp/{token}",
-            McpEndpoint(sdk, resolver, settings.server, FastPath(caller) if settings.server.fast_path else None),
-            methods=["POST"],
-        ),
+        Route("/mcp/{token}", endpoint, methods=["POST"]),
         Route("/healthz", _health, methods=["GET"]),
     ]
     from confluence_mcp.server.admin import admin_routes  # the admin API lives in its own module
@@ -107,12 +107,13 @@ def create_app(
     routes.extend(admin_routes())
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.mcp_endpoint = endpoint
     return app
 
 
 def wrap(app: Starlette) -> Any:
-    """Return the ASGI callable to serve: the app with response headers copied from handler state."""
-    return ResponseHeadersFromState(app)
+    """Return the ASGI callable to serve: the app behind a front door that sends MCP POSTs straight in."""
+    return FrontDoor(app, app.state.mcp_endpoint)
 
 
 async def _health(request: Request) -> Response:

@@ -9,7 +9,7 @@ from confluence_mcp.server.fastpath import FastPath
 from confluence_mcp.server.keys import HEADERS_KEY, RESOLVED_KEY
 from confluence_mcp.server.resolver import TokenResolver
 from confluence_mcp.server.sdk import SdkBridge
-from confluence_mcp.server.types import Receive, Scope, Send
+from confluence_mcp.server.types import Message, Receive, Scope, Send
 from confluence_mcp.settings import ServerSettings
 
 
@@ -65,8 +65,9 @@ class McpEndpoint:
             return
         if self._fast is not None and await self._fast.try_handle(scope, body, resolved, send):
             return
-        scope.setdefault("state", {})[RESOLVED_KEY] = resolved
-        await self._sdk.handle(scope, guards.replay(body), send)
+        state = scope.setdefault("state", {})
+        state[RESOLVED_KEY] = resolved
+        await self._sdk.handle(scope, guards.replay(body), _with_state_headers(state, send))
 
     async def _bearer_ok(self, scope: Scope) -> bool:
         value = guards.header(scope, b"authorization")
@@ -82,27 +83,41 @@ class McpEndpoint:
         )
 
 
-class ResponseHeadersFromState:
-    """Copies headers a handler left in the scope state (``ratelimit-*``) into the HTTP response."""
+def _with_state_headers(state: dict[str, Any], send: Send) -> Send:
+    """Return a send that adds the headers a handler left in the state (``ratelimit-*``) to the response."""
 
-    def __init__(self, app: Any) -> None:
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            extra = state.get(HEADERS_KEY)
+            if extra:
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()),
+                ]
+        await send(message)
+
+    return send_with_headers
+
+
+class FrontDoor:
+    """Sends ``POST /mcp/<token>`` straight to the MCP endpoint; everything else goes to the Starlette app.
+
+    The hot path thereby skips Starlette's router and its two exception middlewares (our endpoint
+    never raises); other methods on /mcp/... still reach the app's route, which answers 405.
+    """
+
+    def __init__(self, app: Any, endpoint: McpEndpoint) -> None:
         self.app = app
+        self.endpoint = endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request through, adding stored headers to the response start."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-
-        async def send_with_headers(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                extra = state.get(HEADERS_KEY)
-                if extra:
-                    message["headers"] = [
-                        *message.get("headers", []),
-                        *((k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()),
-                    ]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        """Route one ASGI call."""
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path: str = scope["path"]
+            if path.startswith("/mcp/"):
+                token = path[5:]
+                if token and "/" not in token:
+                    scope["path_params"] = {"token": token}
+                    await self.endpoint(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
