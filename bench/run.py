@@ -61,6 +61,18 @@ async def _wait_for(port: int, deadline: float) -> None:
             await asyncio.sleep(0.005)
 
 
+async def _wait_sdk_ready(port: int, deadline: float) -> None:
+    """Wait until the server reports its MCP SDK loaded, so no measurement overlaps the import."""
+    health = Target.build("127.0.0.1", port, "GET", "/healthz", {})
+    while True:
+        result = await run_load(health, concurrency=1, requests=1)
+        if b'"sdk":"ready"' in result.last_body:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server's MCP SDK did not load")
+        await asyncio.sleep(0.05)
+
+
 async def _seed_store(db: Path, key: str, sim_url: str, servers: int) -> dict[str, str]:
     store = SqliteStore(str(db), cipher=Cipher.from_key(key))
     await store.open()
@@ -133,6 +145,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         if first.errors or b'"isError":false' not in first.last_body:
             raise RuntimeError(f"first tools/call failed: {first.last_status} {first.last_body[:300]!r}")
         startup_s = time.monotonic() - started
+        await _wait_sdk_ready(our_port, time.monotonic() + 30)
         rss_start = _rss_mb(ours.pid)
 
         basic = base64.b64encode(f"{EMAIL}:{API_TOKEN}".encode()).decode()

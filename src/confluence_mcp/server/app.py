@@ -81,6 +81,7 @@ def create_app(
     caller = ToolCaller(catalog, UpstreamClient(http, settings.upstream.retry, transport=upstream_transport))
     sdk = SdkBridge(catalog, caller, max_body_bytes=settings.server.max_body_bytes)
     runtime = Runtime(settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher)
+    runtime.extra["sdk"] = sdk
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -117,7 +118,8 @@ def wrap(app: Starlette) -> Any:
 
 
 async def _health(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    runtime: Runtime = request.app.state.runtime
+    return JSONResponse({"status": "ok", "sdk": "ready" if runtime.extra["sdk"].ready else "starting"})
 
 
 async def _sweep_forever(store: Store, interval: float) -> None:
