@@ -35,7 +35,12 @@ class ToolCaller:
         except InvalidInput as exc:
             return error_outcome(f"Invalid arguments for {tool.name}: {exc}.")
         except UpstreamError as exc:
-            return error_outcome(f"{exc}. Nothing was changed by this server; you may retry.")
+            if tool.binding.method in ("GET", "HEAD"):
+                return error_outcome(f"{exc}. Reading is safe to retry.")
+            # A write that timed out or lost its connection may still have been applied upstream.
+            return error_outcome(
+                f"{exc}. The change may or may not have been applied: read the object before retrying."
+            )
         except Exception:  # the top-level handler for a call: log it, never leak it
             log.exception("tool %s failed unexpectedly", tool.name)
             return error_outcome(f"Internal error while running {tool.name}; the failure was logged.")
