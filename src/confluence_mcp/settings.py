@@ -32,13 +32,24 @@ class ServerSettings(_Model):
     allowed_origins: tuple[str, ...] = ("https://chatgpt.com", "https://chat.openai.com")
     """Browser Origins allowed to call /mcp; a request without Origin (curl, SDKs, mcp-remote) always passes."""
     allowed_hosts: tuple[str, ...] = ()
-    """Host header values accepted (patterns may end in ':*'); empty accepts any Host."""
+    """Host header values accepted (patterns may end in ':*'). Empty: loopback names when bound to a
+    loopback address (a DNS-rebinding defence), any Host otherwise (behind a proxy, list your public host)."""
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     """Largest request body accepted on /mcp and the admin API; larger ones get 413."""
     tools_page_size: int = Field(default=100, ge=1, le=1000)
     """tools/list page size; more tools than this are paginated with nextCursor."""
     token_cache_seconds: float = Field(default=0.5, ge=0, le=1.0)
     """How long a resolved token is trusted in-process; bounds revocation delay across processes."""
+
+    @property
+    def effective_allowed_hosts(self) -> tuple[str, ...]:
+        """Return the Host allow-list in force: the configured one, or loopback names on a loopback bind."""
+        if self.allowed_hosts:
+            return self.allowed_hosts
+        if self.host in ("127.0.0.1", "localhost", "::1"):
+            return ("127.0.0.1:*", "localhost:*", "[::1]:*")
+        return ()
+
     fast_path: bool = True
     """Answer well-formed stateless tools/call, tools/list and ping without the SDK's per-request machinery."""
     sweep_interval_seconds: float = Field(default=30.0, gt=0)

@@ -337,3 +337,36 @@ async def test_upstream_timeout_is_a_clear_tool_error() -> None:
         result = await stack.call("list_all_confluence_spaces", {})
         assert result["isError"] is True
         assert "did not answer in time" in result["content"][0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Host": "evil.example.com"}, 421),
+        ({"Host": "evil.example.com", "Origin": "http://evil.example.com"}, 421),
+        ({"Origin": "http://evil.example.com"}, 403),
+        ({"Host": "localhost:8000"}, 200),
+    ],
+)
+async def test_default_loopback_bind_refuses_dns_rebinding(stack: Stack, headers: dict[str, str], status: int) -> None:
+    """Bound to 127.0.0.1 with no Host list, a foreign Host gets 421 and a foreign Origin 403."""
+    response = await stack.rpc("tools/list", headers=headers)
+    assert response.status_code == status
+
+
+async def test_own_origin_is_allowed_on_loopback(stack: Stack) -> None:
+    """A page served by this server (Origin = one of the allowed loopback hosts) may call it."""
+    port = stack.base_url.rsplit(":", 1)[1]
+    response = await stack.rpc("tools/list", headers={"Origin": f"http://127.0.0.1:{port}"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [("[::1]:8000", True), ("127.0.0.1:9", True), ("localhost", False), ("127.0.0.2:80", False)],
+)
+def test_host_patterns_match_ipv4_and_ipv6_with_any_port(host: str, allowed: bool) -> None:
+    """'name:*' patterns accept any port, IPv6 literals included."""
+    from confluence_mcp.server.guards import host_allowed
+
+    assert host_allowed(host, ("127.0.0.1:*", "[::1]:*")) is allowed

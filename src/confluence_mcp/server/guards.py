@@ -27,13 +27,18 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def origin_allowed(origin: str | None, allowed: Sequence[str], host: str | None) -> bool:
-    """Return whether a browser Origin may call us; no Origin (a non-browser client) always may."""
+def origin_allowed(origin: str | None, allowed: Sequence[str], allowed_hosts: Sequence[str]) -> bool:
+    """Return whether a browser Origin may call us; no Origin (a non-browser client) always may.
+
+    An Origin passes when it matches ``allowed`` or when its host is one of an explicit Host allow-list
+    (our own pages). Origin equal to the Host header proves nothing: a DNS-rebinding page controls both.
+    """
     if origin is None:
         return True
-    if host is not None and origin.split("://", 1)[-1] == host:
-        return True  # same-origin: our own pages
-    return any(fnmatchcase(origin, pattern) for pattern in allowed)
+    if any(fnmatchcase(origin, pattern) for pattern in allowed):
+        return True
+    netloc = origin.split("://", 1)[-1]
+    return bool(allowed_hosts) and host_allowed(netloc, allowed_hosts)
 
 
 def host_allowed(host: str | None, allowed: Sequence[str]) -> bool:
@@ -42,7 +47,10 @@ def host_allowed(host: str | None, allowed: Sequence[str]) -> bool:
         return True
     if host is None:
         return False
-    bare = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if host.startswith("["):  # IPv6 literal: [::1]:8000
+        bare = host[: host.find("]") + 1] if "]" in host else host
+    else:
+        bare = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     for pattern in allowed:
         if pattern.endswith(":*"):
             if bare == pattern[:-2]:

@@ -27,15 +27,16 @@ class McpEndpoint:
         self._resolver = resolver
         self._settings = settings
         self._fast = fast
+        self._allowed_hosts = settings.effective_allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one MCP POST."""
         settings = self._settings
         host = guards.header(scope, b"host")
-        if not guards.host_allowed(host, settings.allowed_hosts):
+        if not guards.host_allowed(host, self._allowed_hosts):
             await guards.send_jsonrpc_error(send, 421, guards.CODE_FORBIDDEN, "Invalid Host header")
             return
-        if not guards.origin_allowed(guards.header(scope, b"origin"), settings.allowed_origins, host):
+        if not guards.origin_allowed(guards.header(scope, b"origin"), settings.allowed_origins, self._allowed_hosts):
             await guards.send_jsonrpc_error(send, 403, guards.CODE_FORBIDDEN, "Origin not allowed")
             return
         token = scope["path_params"].get("token", "")
