@@ -370,3 +370,14 @@ def test_host_patterns_match_ipv4_and_ipv6_with_any_port(host: str, allowed: boo
     from confluence_mcp.server.guards import host_allowed
 
     assert host_allowed(host, ("127.0.0.1:*", "[::1]:*")) is allowed
+
+
+async def test_bearer_account_sends_its_token_upstream() -> None:
+    """An account with bearer auth sends 'Authorization: Bearer <token>' to Confluence, and the call works."""
+    async with running_stack(account_auth={"type": "bearer", "password": "sim-token"}) as stack:
+        account = await stack.app.state.runtime.store.get_account("acme")
+        assert account.auth_type == "bearer"
+        result = await stack.call("list_all_confluence_spaces", {})
+        assert result["isError"] is False
+        (sent,) = stack.sim.requests
+        assert sent.headers["authorization"] == "Bearer sim-token"

@@ -76,7 +76,9 @@ class Stack:
         return result
 
 
-def stack_settings(sim_url: str, tokens: dict[str, str], **overrides: Any) -> Settings:
+def stack_settings(
+    sim_url: str, tokens: dict[str, str], *, account_auth: dict[str, Any] | None = None, **overrides: Any
+) -> Settings:
     """Return settings with one account on the simulator and one static server per entry of SERVERS."""
     raw: dict[str, Any] = {
         "secrets": {"key": generate_key()},
@@ -86,7 +88,7 @@ def stack_settings(sim_url: str, tokens: dict[str, str], **overrides: Any) -> Se
                 "id": "acme",
                 "label": "Acme (simulated)",
                 "instance_url": sim_url,
-                "auth": {"type": "basic", "username": SIM_EMAIL, "password": SIM_API_TOKEN},
+                "auth": account_auth or {"type": "basic", "username": SIM_EMAIL, "password": SIM_API_TOKEN},
             }
         ],
         "servers": [
@@ -103,12 +105,12 @@ def stack_settings(sim_url: str, tokens: dict[str, str], **overrides: Any) -> Se
 
 
 @contextlib.asynccontextmanager
-async def running_stack(**overrides: Any) -> AsyncIterator[Stack]:
+async def running_stack(*, account_auth: dict[str, Any] | None = None, **overrides: Any) -> AsyncIterator[Stack]:
     """Start the simulator and our server (memory store) on loopback; settings sections may be overridden."""
     sim = create_simulator(email=SIM_EMAIL, api_token=SIM_API_TOKEN)
     tokens = {name: "cmcp_" + secrets.token_urlsafe(32) for name in SERVERS}
     async with serve_asgi(sim.app) as sim_url:
-        settings = stack_settings(sim_url, tokens, **overrides)
+        settings = stack_settings(sim_url, tokens, account_auth=account_auth, **overrides)
         app = create_app(settings)
         # Our server runs on the same protocol class as `confluence-mcp serve` uses.
         async with serve_asgi(wrap(app), http=CoalescingHttpToolsProtocol) as base_url:
