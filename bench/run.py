@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import platform
-import socket
 import statistics
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.loadgen import Result, Target, run_load, run_load_httpx
+from bench.loadgen import Result, Target, free_port, run_load, run_load_httpx, wait_for_port
 from confluence_mcp.simulator import SEED
 from confluence_mcp.store.base import Account, McpServer
 from confluence_mcp.store.cipher import Cipher, generate_key
@@ -35,30 +34,11 @@ PAGE_ID = SEED.release_checklist_id
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-async def _wait_for(port: int, deadline: float) -> None:
-    while True:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"nothing listens on port {port}") from None
-            await asyncio.sleep(0.005)
 
 
 async def _wait_sdk_ready(port: int, deadline: float) -> None:
@@ -112,14 +92,14 @@ def _row(label: str, result: Result) -> dict[str, Any]:
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     """Run every measurement and return the report."""
     tmp = Path(tempfile.mkdtemp(prefix="confluence-mcp-bench-"))
-    sim_port, our_port = _free_port(), _free_port()
+    sim_port, our_port = free_port(), free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     sim = await asyncio.create_subprocess_exec(
         sys.executable, str(HERE / "serve_simulator.py"), "--port", str(sim_port), env=env
     )
     processes = [sim]
     try:
-        await _wait_for(sim_port, time.monotonic() + 20)
+        await wait_for_port(sim_port, time.monotonic() + 20)
         key = generate_key()
         db = tmp / "bench.db"
         tokens = await _seed_store(db, key, f"http://127.0.0.1:{sim_port}", args.servers)
@@ -140,7 +120,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             sys.executable, "-m", "confluence_mcp", "serve", "--config", str(config), env=env
         )
         processes.append(ours)
-        await _wait_for(our_port, started + 30)
+        await wait_for_port(our_port, started + 30)
         first = await run_load(call, concurrency=1, requests=1)
         if first.errors or b'"isError":false' not in first.last_body:
             raise RuntimeError(f"first tools/call failed: {first.last_status} {first.last_body[:300]!r}")

@@ -1,6 +1,6 @@
 """Micro-benchmark: CPU and wall time per request, httpx's default transport vs ``LeanTransport``.
 
-    .venv/bin/python bench/transport.py [--requests 3000] [--repeat 5] [--concurrency 1 8] [--loop uvloop] [--out F]
+    .venv/bin/python -m bench.transport [--requests 3000] [--repeat 5] [--concurrency 1 8] [--loop uvloop] [--out F]
 
 Both sides are an ``httpx.AsyncClient`` with basic auth GETting one simulator page over loopback keep-alive. The
 simulator runs in a subprocess, so CPU (``time.process_time``, user plus system) is this process's alone: the
@@ -16,7 +16,6 @@ import base64
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from bench.loadgen import free_port, wait_for_port
 from confluence_mcp.simulator import SEED
 from confluence_mcp.upstream.transport import LeanTransport
 
@@ -70,25 +70,6 @@ def _variants(url: str) -> dict[str, Variant]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def _wait_for(port: int, deadline: float) -> None:
-    while True:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the simulator did not start listening on port {port}") from None
-            await asyncio.sleep(0.01)
-
-
 async def _measure(variant: Variant, requests: int, concurrency: int) -> tuple[float, float]:
     """Send ``requests`` GETs from ``concurrency`` workers; return (CPU µs, wall µs) per request."""
     per_worker = requests // concurrency
@@ -109,7 +90,7 @@ async def bench(args: argparse.Namespace, port: int) -> dict[str, Any]:
     """Run every measurement against the simulator on ``port`` and return the report."""
     url = f"http://127.0.0.1:{port}{PATH}"
     samples: dict[str, dict[str, list[tuple[float, float]]]] = {}
-    await _wait_for(port, time.monotonic() + 20)
+    await wait_for_port(port, time.monotonic() + 20)
     variants = _variants(url)
     try:
         for variant in variants.values():
@@ -163,7 +144,7 @@ def main() -> None:
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--out", type=Path, help="write the report as JSON here")
     args = parser.parse_args()
-    port = _free_port()
+    port = free_port()
     simulator = subprocess.Popen([sys.executable, str(HERE / "serve_simulator.py"), "--port", str(port)])
     try:
         if args.loop == "uvloop":

@@ -40,12 +40,6 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    """Run on asyncio, as uvicorn does."""
-    return "asyncio"
-
-
-@pytest.fixture
 async def admin() -> AsyncIterator[AdminApp]:
     """A running app with default settings and an authenticated admin client."""
     async with running_admin_app() as running:

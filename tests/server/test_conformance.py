@@ -88,12 +88,6 @@ LOCALHOST_ONLY = {
 }
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    """Run on asyncio, as uvicorn does."""
-    return "asyncio"
-
-
 def _failures(checks: list[dict[str, Any]]) -> list[str]:
     """Return one line per check that did not pass: its id, status and message."""
     return [

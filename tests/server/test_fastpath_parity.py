@@ -23,12 +23,6 @@ MODERN_META = {
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    """Run on asyncio, as uvicorn does."""
-    return "asyncio"
-
-
-@pytest.fixture
 async def stacks() -> AsyncIterator[tuple[Stack, Stack]]:
     """Two stacks, lean path on and off, with a small tools/list page size so cursors matter."""
     async with (

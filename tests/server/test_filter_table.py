@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from confluence_mcp.store.base import McpServer
 from confluence_mcp.store.cipher import generate_key
 from confluence_mcp.store.tokens import hash_token, mint_mcp_token, new_id
 from tests.support.servers import serve_asgi
-from tests.support.stack import JSON_HEADERS, Stack, running_stack
+from tests.support.stack import JSON_HEADERS, Stack
 
 TOOLS = generate_tools(default_documents())
 METHODS: list[tuple[str, ...]] = [
@@ -63,19 +62,6 @@ def test_known_tools_land_where_expected() -> None:
     custom_groups = {t.name for t in visible_tools(TOOLS, ToolFilter(frozenset({"custom"}), frozenset({"groups"})))}
     assert "confluence_groups_remove_member" in custom_groups
     assert "list_all_confluence_groups" not in custom_groups
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """Run on asyncio, as uvicorn does."""
-    return "asyncio"
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[Stack]:
-    """A simulator and our server with the default settings."""
-    async with running_stack() as running:
-        yield running
 
 
 async def _add_server(stack: Stack, *, expired: bool, auth: bool) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -25,19 +24,6 @@ NINE = {
     "list_all_confluence_user_groups",
     "confluence_groups_remove_member",
 }
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """Run on asyncio, as uvicorn does."""
-    return "asyncio"
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[Stack]:
-    """A simulator and our server with the default settings."""
-    async with running_stack() as running:
-        yield running
 
 
 async def _tool_names(stack: Stack, server: str) -> set[str]:

@@ -12,12 +12,6 @@ from confluence_mcp.server.protocol import CoalescingTransport
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    """Run on asyncio, as uvicorn does."""
-    return "asyncio"
-
-
 class _Sink(asyncio.Protocol):
     def __init__(self) -> None:
         self.data = bytearray()

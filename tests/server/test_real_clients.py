@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +16,13 @@ from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
 from confluence_mcp.simulator import SEED
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.anyio
 
 CLIENTS = Path(__file__).resolve().parents[1] / "clients" / "node_modules" / ".bin"
 NODE_MISSING = shutil.which("node") is None or not (CLIENTS / "mcp-remote").exists()
 NODE_REASON = "Node clients are installed by the README's test command (tests/clients: npm ci)"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """Run on asyncio, as uvicorn does."""
-    return "asyncio"
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[Stack]:
-    """A simulator and our server with the default settings."""
-    async with running_stack() as running:
-        yield running
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
@@ -11,22 +10,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from confluence_mcp.simulator import SEED
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """Run on asyncio, as uvicorn does."""
-    return "asyncio"
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[Stack]:
-    """A simulator and our server with the default settings."""
-    async with running_stack() as running:
-        yield running
 
 
 def _ok(result: dict[str, Any]) -> dict[str, Any]:

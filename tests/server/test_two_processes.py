@@ -24,12 +24,6 @@ from tests.support.stack import JSON_HEADERS, SIM_API_TOKEN, SIM_EMAIL
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    """Run on asyncio, as uvicorn does."""
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
     """A throwaway redis-server for this module."""
