@@ -639,3 +639,17 @@ def _closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+async def test_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """The SQLite file (token hashes, encrypted secrets) is created with mode 0600."""
+    from confluence_mcp.store.cipher import Cipher, generate_key
+    from confluence_mcp.store.sqlite import SqliteStore
+
+    path = tmp_path / "data" / "store.db"
+    store = SqliteStore(str(path), cipher=Cipher.from_key(generate_key()))
+    await store.open()
+    try:
+        assert path.stat().st_mode & 0o777 == 0o600
+    finally:
+        await store.close()

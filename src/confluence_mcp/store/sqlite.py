@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -269,6 +270,8 @@ class SqliteStore:
         try:
             if self._path != ":memory:":
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+                # The file holds token hashes and encrypted secrets: readable by its owner only.
+                os.close(os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600))
             # isolation_level=None: no implicit transactions; writes spanning statements use _transaction.
             db = sqlite3.connect(self._path, timeout=10.0, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
