@@ -102,7 +102,17 @@ class Connection(asyncio.Protocol):
     async def exchange(
         self, data: bytes, head_request: bool, read_timeout: float, request: httpx.Request
     ) -> httpx.Response:
-        """Send ``data`` and return the complete response, all within ``read_timeout`` seconds."""
+        """Send ``data`` and return the complete response as an httpx.Response."""
+        head, body = await self.roundtrip(data, head_request, read_timeout, request)
+        extensions = {"http_version": head.http_version, "reason_phrase": head.reason}
+        # stream= (not content=) so that httpx adds no Content-Length and decodes any Content-Encoding
+        # while the client reads the body, exactly as it does for its default transport's responses.
+        return httpx.Response(head.status, headers=head.headers, stream=httpx.ByteStream(body), extensions=extensions)
+
+    async def roundtrip(
+        self, data: bytes, head_request: bool, read_timeout: float, request: httpx.Request | None
+    ) -> tuple[ResponseHead, bytes]:
+        """Send ``data`` and return the response head and body, all within ``read_timeout`` seconds."""
         transport = self.transport
         assert transport is not None
         self.received = 0
@@ -116,23 +126,17 @@ class Connection(asyncio.Protocol):
         finally:
             timer.cancel()
         self.served += 1
-        extensions = {"http_version": head.http_version, "reason_phrase": head.reason}
-        # stream= (not content=) so that httpx adds no Content-Length and decodes any Content-Encoding
-        # while the client reads the body, exactly as it does for its default transport's responses.
-        response = httpx.Response(
-            head.status, headers=head.headers, stream=httpx.ByteStream(body), extensions=extensions
-        )
         if not head.keep_alive or self.buffer or self.eof:
             self.close()
         else:
             self.on_reusable(self)
-        return response
+        return head, body
 
     def _time_out(self) -> None:
         self.timed_out = True
         self._wake()
 
-    async def _more(self, request: httpx.Request) -> bool:
+    async def _more(self, request: httpx.Request | None) -> bool:
         """Wait for more bytes; return ``False`` when the stream ended without any, raise on timeout or failure."""
         before = self.received
         if not self.eof:
@@ -157,7 +161,7 @@ class Connection(asyncio.Protocol):
             raise httpx.ReadError(f"the upstream connection failed: {error}", request=request) from error
         return False
 
-    async def _read_response(self, head_request: bool, request: httpx.Request) -> tuple[ResponseHead, bytes]:
+    async def _read_response(self, head_request: bool, request: httpx.Request | None) -> tuple[ResponseHead, bytes]:
         buffer = self.buffer
         start = 0
         while True:
@@ -198,7 +202,7 @@ class Connection(asyncio.Protocol):
         buffer.clear()
         return head, body
 
-    def _disconnected(self, request: httpx.Request, where: str = "") -> httpx.RemoteProtocolError:
+    def _disconnected(self, request: httpx.Request | None, where: str = "") -> httpx.RemoteProtocolError:
         if not self.received:
             return httpx.RemoteProtocolError("the upstream server closed the connection without answering")
         return httpx.RemoteProtocolError(f"the upstream server closed the connection mid-response {where}".rstrip())

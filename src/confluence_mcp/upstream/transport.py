@@ -13,12 +13,13 @@ import asyncio
 import collections
 import contextlib
 import ssl
+from collections.abc import Sequence
 from typing import Final
 
 import httpx
 
 from confluence_mcp.upstream.connection import Connection, Origin
-from confluence_mcp.upstream.http11 import encode_request
+from confluence_mcp.upstream.http11 import ResponseHead, encode_request
 
 __all__ = ["LeanTransport"]
 
@@ -94,6 +95,36 @@ class LeanTransport(httpx.AsyncBaseTransport):
             body = await request.aread()
         method = request.method
         data = encode_request(method.encode("ascii"), url.raw_path, request.headers.raw, body, url.netloc)
+        head, content = await self._roundtrip(origin, method, data, request)
+        extensions = {"http_version": head.http_version, "reason_phrase": head.reason}
+        # stream= (not content=) so that httpx adds no Content-Length and decodes any Content-Encoding
+        # while the client reads the body, exactly as it does for its default transport's responses.
+        return httpx.Response(
+            head.status, headers=head.headers, stream=httpx.ByteStream(content), extensions=extensions
+        )
+
+    async def send_raw(
+        self,
+        method: str,
+        origin: Origin,
+        target: bytes,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: bytes,
+        netloc: bytes,
+    ) -> tuple[ResponseHead, bytes]:
+        """Send one request without building httpx Request/Response objects (the proxy's hot path).
+
+        ``target`` is the encoded path and query; the body comes back exactly as sent (no decoding).
+        Errors are the same httpx exceptions as ``handle_async_request`` raises.
+        """
+        if self._closed:
+            raise RuntimeError("LeanTransport is closed")
+        data = encode_request(method.encode("ascii"), target, headers, body, netloc)
+        return await self._roundtrip(origin, method, data, None)
+
+    async def _roundtrip(
+        self, origin: Origin, method: str, data: bytes, request: httpx.Request | None
+    ) -> tuple[ResponseHead, bytes]:
         head_request = method == "HEAD"
         fresh = False
         while True:
@@ -101,7 +132,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             if connection is None:
                 connection = await self._connect(origin, request, fresh=fresh)
             try:
-                return await connection.exchange(data, head_request, self._read_timeout, request)
+                return await connection.roundtrip(data, head_request, self._read_timeout, request)
             except _STALE_ERRORS:
                 connection.close(abort=True)
                 # The server closed this idle connection as we reused it: nothing was answered, so an idempotent
@@ -199,7 +230,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         min(candidates, key=lambda connection: connection.idle_since).close()
         return True
 
-    async def _reserve_slot(self, origin: Origin, request: httpx.Request, *, fresh: bool) -> Connection | None:
+    async def _reserve_slot(self, origin: Origin, request: httpx.Request | None, *, fresh: bool) -> Connection | None:
         """Wait (within the connect timeout) for an idle connection, which is returned, or a free slot (``None``)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._connect_timeout
@@ -235,7 +266,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             finally:
                 timer.cancel()
 
-    async def _connect(self, origin: Origin, request: httpx.Request, *, fresh: bool) -> Connection:
+    async def _connect(self, origin: Origin, request: httpx.Request | None, *, fresh: bool) -> Connection:
         """Open a connection to ``origin`` (or, unless ``fresh``, reuse one that fell idle while waiting for a slot)."""
         if self._waiters or self._slots_used >= self._max_connections:
             reused = await self._reserve_slot(origin, request, fresh=fresh)
