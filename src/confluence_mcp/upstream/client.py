@@ -1,4 +1,8 @@
-"""The one pooled httpx.AsyncClient that talks to Confluence; httpx errors become UpstreamError here."""
+"""The shared upstream client: one httpx.AsyncClient over one connection pool; httpx errors become UpstreamError.
+
+With the default ``lean`` transport the pool is ours (upstream/transport.py) and the hot path hands it
+prebuilt requests directly; with ``upstream.transport: httpx`` every call goes through the client.
+"""
 
 from __future__ import annotations
 
