@@ -367,3 +367,35 @@ async def test_bearer_account_sends_its_token_upstream() -> None:
         assert result["isError"] is False
         (sent,) = stack.sim.requests
         assert sent.headers["authorization"] == "Bearer sim-token"
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"name": "get_single_confluence_page_by_id", "arguments": "id=1"}, "'params.arguments' of get_single"),
+        ({"name": "get_single_confluence_page_by_id", "arguments": [1]}, "got an array"),
+        ({"name": 7, "arguments": {}}, "'params.name' must be a string naming a tool, got a number"),
+    ],
+)
+async def test_malformed_call_params_name_the_field(stack: Stack, params: dict[str, Any], fragment: str) -> None:
+    """tools/call with arguments that are not an object (or a name that is not a string) names the field."""
+    response = await stack.rpc("tools/call", params)
+    assert response.status_code == 200
+    error = response.json()["error"]
+    assert error["code"] == -32602
+    assert fragment in error["message"]
+    assert stack.sim.requests == []
+
+
+async def test_malformed_call_params_on_the_modern_era_are_400(stack: Stack) -> None:
+    """On 2026-07-28 the same invalid-params error comes with HTTP 400, as the SDK maps -32602."""
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    headers = {
+        "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": "list_all_confluence_spaces",
+    }
+    params = {"name": "list_all_confluence_spaces", "arguments": "all", "_meta": meta}
+    response = await stack.rpc("tools/call", params, headers=headers)
+    assert response.status_code == 400
+    assert "'params.arguments' of list_all_confluence_spaces" in response.json()["error"]["message"]
