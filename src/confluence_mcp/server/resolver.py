@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,7 +63,9 @@ class TokenResolver:
 
     async def _load(self, token_hash: str) -> Resolved | None:
         server = await self._store.find_mcp_server_by_token_hash(token_hash, datetime.now(UTC))
-        if server is None:
+        # The lookup is by hash, so timing reveals nothing about the token; the constant-time check
+        # below also guards against a store that matched loosely.
+        if server is None or not hmac.compare_digest(server.token_hash, token_hash):
             return None
         try:
             account = await self._store.get_account(server.account_id)
@@ -78,7 +81,8 @@ class TokenResolver:
         hit = self._api_tokens.get(token_hash)
         if hit is not None and hit[0] > now_mono:
             return hit[1]
-        found = await self._store.find_api_token_by_hash(token_hash, datetime.now(UTC)) is not None
+        record = await self._store.find_api_token_by_hash(token_hash, datetime.now(UTC))
+        found = record is not None and hmac.compare_digest(record.token_hash, token_hash)
         if len(self._api_tokens) > 10_000:
             self._api_tokens.clear()
         self._api_tokens[token_hash] = (now_mono + self._ttl, found)
