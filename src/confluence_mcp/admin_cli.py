@@ -13,7 +13,7 @@ import logging.config
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import anyio
 
 from confluence_mcp.admin_models import AccountInput, McpServerInput, iso_z, parse_input
 from confluence_mcp.admin_service import AdminService
+from confluence_mcp.cli import print_table
 from confluence_mcp.errors import ConfigError, InvalidInput
 from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings, load_settings
@@ -263,7 +264,7 @@ async def _accounts_list(service: AdminService, args: argparse.Namespace) -> int
     rows = [
         (a.id, a.label, a.instance_url, a.auth_type, a.username or "-", _when(a.api_token_expires_at)) for a in accounts
     ]
-    _print_table(("ID", "LABEL", "INSTANCE", "AUTH", "USERNAME", "TOKEN EXPIRES"), rows, "no accounts")
+    print_table(("ID", "LABEL", "INSTANCE", "AUTH", "USERNAME", "TOKEN EXPIRES"), rows, "no accounts")
     return 0
 
 
@@ -317,7 +318,7 @@ async def _mcp_list(service: AdminService, args: argparse.Namespace) -> int:
         for s in servers
     ]
     header = ("ID", "NAME", "ACCOUNT", "METHODS", "TAGS", "API TOKEN", "EXPIRES")
-    _print_table(header, rows, "no MCP servers")
+    print_table(header, rows, "no MCP servers")
     return 0
 
 
@@ -343,7 +344,7 @@ async def _api_tokens_create(service: AdminService, args: argparse.Namespace) ->
 async def _api_tokens_list(service: AdminService, args: argparse.Namespace) -> int:
     tokens = await service.list_api_tokens()
     rows = [(t.id, t.name, _when(t.created_at), _when(t.expires_at)) for t in tokens]
-    _print_table(("ID", "NAME", "CREATED", "EXPIRES"), rows, "no API tokens")
+    print_table(("ID", "NAME", "CREATED", "EXPIRES"), rows, "no API tokens")
     return 0
 
 
@@ -384,12 +385,3 @@ def _split(value: str) -> list[str]:
 
 def _when(moment: datetime | None) -> str:
     return iso_z(moment) if moment is not None else "never"
-
-
-def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> None:
-    if not rows:
-        print(empty)
-        return
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -91,7 +91,7 @@ def _tools_list(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     rows = [(t.name, t.method, f"{t.binding.method} {t.binding.path}", ",".join(t.tags)) for t in shown]
-    _print_table(("NAME", "METHOD", "HTTP", "TAGS"), rows)
+    print_table(("NAME", "METHOD", "HTTP", "TAGS"), rows)
     print(f"\n{len(shown)} of {len(tools)} tools")
     return 0
 
@@ -108,7 +108,11 @@ def _tools_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def print_table(header: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "") -> None:
+    """Print rows as aligned columns under ``header``; ``empty`` instead when there are none."""
+    if not rows and empty:
+        print(empty)
+        return
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

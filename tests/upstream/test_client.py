@@ -52,7 +52,7 @@ async def client() -> AsyncIterator[UpstreamClient]:
     transport = lean_transport(settings)
     http = build_http_client(settings, transport)
     async with http:
-        yield UpstreamClient(http, RetrySettings(), transport=transport)
+        yield UpstreamClient(http, RetrySettings(), lean=transport)
 
 
 async def _serve(answer: bytes) -> tuple[_OneShot, asyncio.AbstractServer, int]:

@@ -74,11 +74,9 @@ def create_app(
     documents = list(settings.documents) or default_documents()
     catalog = Catalog(generate_tools(documents), page_size=settings.server.tools_page_size)
     resolver = TokenResolver(the_store, catalog, ttl=settings.server.token_cache_seconds)
-    upstream_transport = transport
-    if upstream_transport is None and settings.upstream.transport == "lean":
-        upstream_transport = lean_transport(settings.upstream)
-    http = build_http_client(settings.upstream, upstream_transport)
-    caller = ToolCaller(catalog, UpstreamClient(http, settings.upstream.retry, transport=upstream_transport))
+    lean = lean_transport(settings.upstream) if transport is None and settings.upstream.transport == "lean" else None
+    http = build_http_client(settings.upstream, transport or lean)
+    caller = ToolCaller(catalog, UpstreamClient(http, settings.upstream.retry, lean=lean))
     sdk = SdkBridge(catalog, caller, max_body_bytes=settings.server.max_body_bytes)
     runtime = Runtime(settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher)
     runtime.extra["sdk"] = sdk

@@ -85,11 +85,11 @@ class FastPath:
         # The SDK would only say "Invalid request parameters"; naming the field helps the agent fix it.
         if not isinstance(name, str):
             problem = f"'params.name' must be a string naming a tool, got {_json_type(name)}"
-            await _send_error(send, request_id, -32602, f"Invalid params: {problem}", modern)
+            await _invalid_params(send, request_id, problem, modern)
             return True
         if arguments is not None and not isinstance(arguments, dict):
             problem = f"'params.arguments' of {name} must be an object of named arguments, got {_json_type(arguments)}"
-            await _send_error(send, request_id, -32602, f"Invalid params: {problem}", modern)
+            await _invalid_params(send, request_id, problem, modern)
             return True
         tool = resolved.view.by_name.get(name)
         if tool is None:
@@ -153,21 +153,19 @@ def _call_result(outcome: ToolOutcome, modern: bool) -> bytes:
     return _dumps(result)
 
 
+async def _invalid_params(send: Send, request_id: int | str, problem: str, modern: bool) -> None:
+    # Status by era, as the SDK answers: invalid params is HTTP 200 on the handshake era, 400 on 2026-07-28.
+    await guards.send_jsonrpc_error(
+        send, 400 if modern else 200, -32602, f"Invalid params: {problem}", request_id=request_id
+    )
+
+
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"
     return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array"}.get(
         type(value), "an object"
     )
-
-
-async def _send_error(send: Send, request_id: int | str, code: int, message: str, modern: bool) -> None:
-    # Status by era, as the SDK answers: invalid params is HTTP 200 on the handshake era, 400 on 2026-07-28.
-    error = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
-    body = _dumps(error)
-    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 400 if modern else 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 async def _send(send: Send, request_id: int | str, result: bytes, extra: dict[str, str]) -> None:

@@ -98,10 +98,11 @@ async def send_jsonrpc_error(
     code: int,
     message: str,
     *,
+    request_id: int | str | None = None,
     extra_headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
-    """Answer with a JSON-RPC error body (``id: null``) and an HTTP status."""
-    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}).encode()
+    """Answer with a JSON-RPC error body (``id: null`` unless given) and an HTTP status."""
+    body = json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

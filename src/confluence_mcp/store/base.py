@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from confluence_mcp.store.cipher import Cipher
@@ -56,6 +57,21 @@ class ApiToken:
     token_hash: str
     created_at: datetime
     expires_at: datetime | None
+
+
+Record = TypeVar("Record", Account, McpServer, ApiToken)
+
+
+def oldest_first(records: Iterable[Record]) -> list[Record]:
+    """Return records in list order: oldest first, ties by id."""
+    return sorted(records, key=lambda record: (record.created_at, record.id))
+
+
+def utc_text(moment: datetime) -> str:
+    """Return a timezone-aware time as fixed-width UTC ISO-8601 text, so text order is time order."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: the store takes timezone-aware times")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def is_expired(expires_at: datetime | None, now: datetime) -> bool:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
 from datetime import datetime
-from typing import TypeVar
 
 from confluence_mcp.errors import NotFound, StoreError
-from confluence_mcp.store.base import Account, ApiToken, McpServer, is_expired
+from confluence_mcp.store.base import Account, ApiToken, McpServer, is_expired, oldest_first
 from confluence_mcp.store.cipher import Cipher
 
 __all__ = ["MemoryStore"]
@@ -51,7 +49,7 @@ class MemoryStore:
 
     async def list_accounts(self) -> list[Account]:
         """Return every account, oldest first."""
-        return [self._opened(account) for account in _oldest_first(self._accounts.values())]
+        return [self._opened(account) for account in oldest_first(self._accounts.values())]
 
     async def update_account(self, account: Account) -> None:
         """Replace an existing account."""
@@ -84,7 +82,7 @@ class MemoryStore:
     async def list_mcp_servers(self, account_id: str | None = None) -> list[McpServer]:
         """Return MCP servers (of one account when given), oldest first."""
         servers = self._servers.values()
-        return _oldest_first(s for s in servers if account_id is None or s.account_id == account_id)
+        return oldest_first(s for s in servers if account_id is None or s.account_id == account_id)
 
     async def update_mcp_server(self, server: McpServer) -> None:
         """Replace an existing MCP server (its token hash never changes)."""
@@ -127,7 +125,7 @@ class MemoryStore:
 
     async def list_api_tokens(self) -> list[ApiToken]:
         """Return every API token, oldest first."""
-        return _oldest_first(self._api_tokens.values())
+        return oldest_first(self._api_tokens.values())
 
     async def delete_api_token(self, token_id: str) -> None:
         """Delete an API token."""
@@ -169,10 +167,3 @@ class MemoryStore:
 
     def _opened(self, account: Account) -> Account:
         return dataclasses.replace(account, secret=self._cipher.decrypt(account.secret))
-
-
-_Record = TypeVar("_Record", Account, McpServer, ApiToken)
-
-
-def _oldest_first(records: Iterable[_Record]) -> list[_Record]:
-    return sorted(records, key=lambda record: (record.created_at, record.id))

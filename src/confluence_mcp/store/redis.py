@@ -18,11 +18,9 @@ removed by ``delete_expired``. Multi-key writes run in MULTI/EXEC under WATCH, r
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio
@@ -30,8 +28,9 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError, WatchError
 
 from confluence_mcp.errors import NotFound, StoreError
-from confluence_mcp.store.base import Account, ApiToken, McpServer, is_expired
+from confluence_mcp.store.base import Account, ApiToken, McpServer, is_expired, oldest_first
 from confluence_mcp.store.cipher import Cipher
+from confluence_mcp.store.records_json import dump_record, load_record
 
 __all__ = ["RedisStore"]
 
@@ -91,7 +90,7 @@ class RedisStore:
     async def list_accounts(self) -> list[Account]:
         """Return every account, oldest first."""
         payloads = await self._members_records(self._key("accounts"), "account")
-        return _oldest_first([self._account_from_json(payload) for payload in payloads])
+        return oldest_first([self._account_from_json(payload) for payload in payloads])
 
     async def update_account(self, account: Account) -> None:
         """Replace an existing account."""
@@ -115,7 +114,7 @@ class RedisStore:
             pipe.srem(self._key("accounts"), account_id)
             for payload in payloads:
                 if payload is not None:
-                    pipe.delete(self._key("server-token", _load(McpServer, payload).token_hash))
+                    pipe.delete(self._key("server-token", load_record(McpServer, payload).token_hash))
 
         await self._transaction([key, servers_key], write)
 
@@ -134,7 +133,7 @@ class RedisStore:
             if await pipe.exists(token_key):
                 raise StoreError(f"MCP server {server.id!r}: token hash already in use")
             _multi(pipe)
-            pipe.set(key, _dump(server))
+            pipe.set(key, dump_record(server))
             pipe.set(token_key, server.id)
             _expire_at(pipe, (key, token_key), server.expires_at)
             pipe.sadd(self._key("account-servers", server.account_id), server.id)
@@ -147,7 +146,7 @@ class RedisStore:
             payload = await self._redis.get(self._key("server", server_id))
         if payload is None:
             raise NotFound(f"MCP server {server_id!r} not found")
-        return _load(McpServer, payload)
+        return load_record(McpServer, payload)
 
     async def list_mcp_servers(self, account_id: str | None = None) -> list[McpServer]:
         """Return MCP servers (of one account when given), oldest first."""
@@ -159,8 +158,8 @@ class RedisStore:
                 sets = [self._key("account-servers", _text(each)) for each in account_ids]
                 server_ids = await self._redis.sunion(sets) if sets else set()
                 payloads = await self._records("server", server_ids)
-        servers = [_load(McpServer, payload) for payload in payloads]
-        return _oldest_first([s for s in servers if account_id is None or s.account_id == account_id])
+        servers = [load_record(McpServer, payload) for payload in payloads]
+        return oldest_first([s for s in servers if account_id is None or s.account_id == account_id])
 
     async def update_mcp_server(self, server: McpServer) -> None:
         """Replace an existing MCP server (its token hash never changes); a cleared expiry persists the keys."""
@@ -171,13 +170,13 @@ class RedisStore:
             payload = await pipe.get(key)
             if payload is None:
                 raise NotFound(f"MCP server {server.id!r} not found")
-            current = _load(McpServer, payload)
+            current = load_record(McpServer, payload)
             if current.token_hash != server.token_hash:
                 raise StoreError(f"MCP server {server.id!r}: the token hash cannot change")
             if not await pipe.exists(account_key):
                 raise NotFound(f"account {server.account_id!r} not found")
             _multi(pipe)
-            pipe.set(key, _dump(server))
+            pipe.set(key, dump_record(server))
             _expire_at(pipe, (key, token_key), server.expires_at)
             if current.account_id != server.account_id:
                 pipe.srem(self._key("account-servers", current.account_id), server.id)
@@ -193,7 +192,7 @@ class RedisStore:
             payload = await pipe.get(key)
             if payload is None:
                 raise NotFound(f"MCP server {server_id!r} not found")
-            self._queue_server_delete(pipe, _load(McpServer, payload))
+            self._queue_server_delete(pipe, load_record(McpServer, payload))
 
         await self._transaction([key], write)
 
@@ -202,7 +201,7 @@ class RedisStore:
         with self._translated():
             server_id = await self._redis.get(self._key("server-token", token_hash))
             payload = None if server_id is None else await self._redis.get(self._key("server", _text(server_id)))
-        server = None if payload is None else _load(McpServer, payload)
+        server = None if payload is None else load_record(McpServer, payload)
         # Redis evicts at its own clock and lazily; ``now`` decides, so an expired record is never served.
         if server is None or server.token_hash != token_hash or is_expired(server.expires_at, now):
             return None
@@ -229,7 +228,7 @@ class RedisStore:
             if await pipe.exists(hash_key):
                 raise StoreError(f"API token {token.id!r}: token hash already in use")
             _multi(pipe)
-            pipe.set(key, _dump(token))
+            pipe.set(key, dump_record(token))
             pipe.set(hash_key, token.id)
             _expire_at(pipe, (key, hash_key), token.expires_at)
             pipe.sadd(self._key("api-tokens"), token.id)
@@ -239,7 +238,7 @@ class RedisStore:
     async def list_api_tokens(self) -> list[ApiToken]:
         """Return every API token, oldest first."""
         payloads = await self._members_records(self._key("api-tokens"), "api-token")
-        return _oldest_first([_load(ApiToken, payload) for payload in payloads])
+        return oldest_first([load_record(ApiToken, payload) for payload in payloads])
 
     async def delete_api_token(self, token_id: str) -> None:
         """Delete an API token."""
@@ -249,7 +248,7 @@ class RedisStore:
             payload = await pipe.get(key)
             if payload is None:
                 raise NotFound(f"API token {token_id!r} not found")
-            self._queue_api_token_delete(pipe, _load(ApiToken, payload))
+            self._queue_api_token_delete(pipe, load_record(ApiToken, payload))
 
         await self._transaction([key], write)
 
@@ -258,7 +257,7 @@ class RedisStore:
         with self._translated():
             token_id = await self._redis.get(self._key("api-token-hash", token_hash))
             payload = None if token_id is None else await self._redis.get(self._key("api-token", _text(token_id)))
-        token = None if payload is None else _load(ApiToken, payload)
+        token = None if payload is None else load_record(ApiToken, payload)
         if token is None or token.token_hash != token_hash or is_expired(token.expires_at, now):
             return None
         return token
@@ -317,7 +316,9 @@ class RedisStore:
         for payload in payloads:
             if payload is None:
                 continue
-            record: McpServer | ApiToken = _load(McpServer, payload) if kind == "server" else _load(ApiToken, payload)
+            record: McpServer | ApiToken = (
+                load_record(McpServer, payload) if kind == "server" else load_record(ApiToken, payload)
+            )
             if is_expired(record.expires_at, now):
                 try:
                     if isinstance(record, McpServer):
@@ -340,10 +341,10 @@ class RedisStore:
         pipe.srem(self._key("api-tokens"), token.id)
 
     def _account_json(self, account: Account) -> str:
-        return _dump(dataclasses.replace(account, secret=self._cipher.encrypt(account.secret)))
+        return dump_record(dataclasses.replace(account, secret=self._cipher.encrypt(account.secret)))
 
     def _account_from_json(self, payload: str | bytes) -> Account:
-        account = _load(Account, payload)
+        account = load_record(Account, payload)
         return dataclasses.replace(account, secret=self._cipher.decrypt(account.secret))
 
 
@@ -366,13 +367,6 @@ def _expire_at(pipe: Pipeline, keys: tuple[str, ...], expires_at: datetime | Non
             pipe.pexpireat(key, -((_EPOCH - expires_at) // _MILLISECOND))
 
 
-_Record = TypeVar("_Record", Account, McpServer, ApiToken)
-
-
-def _oldest_first(records: list[_Record]) -> list[_Record]:
-    return sorted(records, key=lambda record: (record.created_at, record.id))
-
-
 def _redacted(url: str) -> str:
     """Return ``url`` without its password, fit for messages and logs."""
     parts = urlsplit(url)
@@ -381,27 +375,3 @@ def _redacted(url: str) -> str:
     netloc = parts.netloc.rpartition("@")[2]
     user = f"{parts.username}:***@" if parts.username else ":***@"
     return urlunsplit(parts._replace(netloc=user + netloc))
-
-
-def _dump(record: Account | McpServer | ApiToken) -> str:
-    """Return a record as JSON: times as fixed-width UTC ISO-8601 text, tuples as arrays."""
-    return json.dumps({field.name: _jsonable(getattr(record, field.name)) for field in dataclasses.fields(record)})
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value.isoformat()}: the store takes timezone-aware times")
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _load(kind: type[_Record], payload: str | bytes) -> _Record:
-    """Return the record ``_dump`` wrote: ``*_at`` fields back to datetimes, arrays back to tuples."""
-    data: dict[str, Any] = json.loads(payload)
-    for name, value in data.items():
-        if name.endswith("_at") and value is not None:
-            data[name] = datetime.fromisoformat(value)
-        elif isinstance(value, list):
-            data[name] = tuple(value)
-    return kind(**data)

@@ -8,75 +8,37 @@ text (which sorts and compares like the instants it names); account secrets as F
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar, TypeVarTuple, cast
 
 from confluence_mcp.errors import NotFound, StoreError
 from confluence_mcp.store.base import Account, ApiToken, AuthType, McpServer
 from confluence_mcp.store.cipher import Cipher
+from confluence_mcp.store.sqlite_schema import (
+    INSERT_ACCOUNT,
+    INSERT_MCP_SERVER,
+    MIGRATIONS,
+    api_token_from_row,
+    migrate,
+    opt_datetime,
+    opt_text,
+    server_from_row,
+    server_row,
+    to_datetime,
+    to_text,
+    transaction,
+)
 
 __all__ = ["MIGRATIONS", "SqliteStore"]
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
 
-# Each entry moves the schema up one version; append, never edit one that has shipped.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE accounts (
-            id TEXT PRIMARY KEY,
-            label TEXT NOT NULL,
-            instance_url TEXT NOT NULL,
-            auth_type TEXT NOT NULL CHECK (auth_type IN ('basic', 'bearer')),
-            username TEXT,
-            secret_encrypted TEXT NOT NULL,
-            api_token_expires_at TEXT,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        )""",
-        """CREATE TABLE mcp_servers (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-            token_hash TEXT NOT NULL,
-            methods TEXT NOT NULL,
-            tags TEXT NOT NULL,
-            require_api_token_auth INTEGER NOT NULL,
-            expires_at TEXT,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        )""",
-        "CREATE UNIQUE INDEX mcp_servers_token_hash ON mcp_servers (token_hash)",
-        "CREATE INDEX mcp_servers_account_id ON mcp_servers (account_id)",
-        "CREATE INDEX mcp_servers_expires_at ON mcp_servers (expires_at) WHERE expires_at IS NOT NULL",
-        """CREATE TABLE api_tokens (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            token_hash TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            expires_at TEXT
-        )""",
-        "CREATE UNIQUE INDEX api_tokens_token_hash ON api_tokens (token_hash)",
-        "CREATE INDEX api_tokens_expires_at ON api_tokens (expires_at) WHERE expires_at IS NOT NULL",
-    ),
-)
-
-# Column lists spelled out, so a later ALTER TABLE ... ADD COLUMN cannot shift the values.
-_INSERT_ACCOUNT = (
-    "INSERT INTO accounts (id, label, instance_url, auth_type, username, secret_encrypted, api_token_expires_at,"
-    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_MCP_SERVER = (
-    "INSERT INTO mcp_servers (id, name, account_id, token_hash, methods, tags, require_api_token_auth, expires_at,"
-    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
 _Params = Sequence[object]
 
 
@@ -118,7 +80,7 @@ class SqliteStore:
         """Insert a new account."""
         row = self._account_row(account)
         try:
-            await self._run(_execute, _INSERT_ACCOUNT, row)
+            await self._run(_execute, INSERT_ACCOUNT, row)
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"account {account.id!r} already exists") from exc
 
@@ -153,9 +115,9 @@ class SqliteStore:
 
     async def create_mcp_server(self, server: McpServer) -> None:
         """Insert a new MCP server."""
-        row = _server_row(server)
+        row = server_row(server)
         try:
-            await self._run(_execute, _INSERT_MCP_SERVER, row)
+            await self._run(_execute, INSERT_MCP_SERVER, row)
         except sqlite3.IntegrityError as exc:
             raise _refusal(exc, "MCP server", server) from exc
 
@@ -164,7 +126,7 @@ class SqliteStore:
         row = await self._run(_fetch_one, "SELECT * FROM mcp_servers WHERE id = ?", (server_id,))
         if row is None:
             raise NotFound(f"MCP server {server_id!r} not found")
-        return _server_from_row(row)
+        return server_from_row(row)
 
     async def list_mcp_servers(self, account_id: str | None = None) -> list[McpServer]:
         """Return MCP servers (of one account when given), oldest first."""
@@ -173,14 +135,14 @@ class SqliteStore:
         else:
             sql = "SELECT * FROM mcp_servers WHERE account_id = ? ORDER BY created_at, id"
             rows = await self._run(_fetch_all, sql, (account_id,))
-        return [_server_from_row(row) for row in rows]
+        return [server_from_row(row) for row in rows]
 
     async def update_mcp_server(self, server: McpServer) -> None:
         """Replace an existing MCP server (its token hash never changes)."""
-        row = _server_row(server)
+        row = server_row(server)
 
         def update(db: sqlite3.Connection) -> None:
-            with _transaction(db):
+            with transaction(db):
                 current = db.execute("SELECT token_hash FROM mcp_servers WHERE id = ?", (server.id,)).fetchone()
                 if current is None:
                     raise NotFound(f"MCP server {server.id!r} not found")
@@ -205,15 +167,15 @@ class SqliteStore:
     async def find_mcp_server_by_token_hash(self, token_hash: str, now: datetime) -> McpServer | None:
         """Return the live MCP server with this token hash, or None if missing or expired at ``now``."""
         sql = "SELECT * FROM mcp_servers WHERE token_hash = ? AND (expires_at IS NULL OR expires_at > ?)"
-        row = await self._run(_fetch_one, sql, (token_hash, _to_text(now)))
-        return None if row is None else _server_from_row(row)
+        row = await self._run(_fetch_one, sql, (token_hash, to_text(now)))
+        return None if row is None else server_from_row(row)
 
     async def delete_expired(self, now: datetime) -> int:
         """Delete MCP servers and API tokens expired at ``now``; return how many went."""
-        params = (_to_text(now),)
+        params = (to_text(now),)
 
         def delete(db: sqlite3.Connection) -> int:
-            with _transaction(db):
+            with transaction(db):
                 servers = db.execute("DELETE FROM mcp_servers WHERE expires_at <= ?", params).rowcount
                 tokens = db.execute("DELETE FROM api_tokens WHERE expires_at <= ?", params).rowcount
             return servers + tokens
@@ -224,7 +186,7 @@ class SqliteStore:
 
     async def create_api_token(self, token: ApiToken) -> None:
         """Insert a new API token."""
-        row = (token.id, token.name, token.token_hash, _to_text(token.created_at), _opt_text(token.expires_at))
+        row = (token.id, token.name, token.token_hash, to_text(token.created_at), opt_text(token.expires_at))
         sql = "INSERT INTO api_tokens (id, name, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"
         try:
             await self._run(_execute, sql, row)
@@ -234,7 +196,7 @@ class SqliteStore:
     async def list_api_tokens(self) -> list[ApiToken]:
         """Return every API token, oldest first."""
         rows = await self._run(_fetch_all, "SELECT * FROM api_tokens ORDER BY created_at, id", ())
-        return [_api_token_from_row(row) for row in rows]
+        return [api_token_from_row(row) for row in rows]
 
     async def delete_api_token(self, token_id: str) -> None:
         """Delete an API token."""
@@ -244,8 +206,8 @@ class SqliteStore:
     async def find_api_token_by_hash(self, token_hash: str, now: datetime) -> ApiToken | None:
         """Return the live API token with this hash, or None if missing or expired at ``now``."""
         sql = "SELECT * FROM api_tokens WHERE token_hash = ? AND (expires_at IS NULL OR expires_at > ?)"
-        row = await self._run(_fetch_one, sql, (token_hash, _to_text(now)))
-        return None if row is None else _api_token_from_row(row)
+        row = await self._run(_fetch_one, sql, (token_hash, to_text(now)))
+        return None if row is None else api_token_from_row(row)
 
     # The worker thread
 
@@ -272,7 +234,7 @@ class SqliteStore:
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
                 # The file holds token hashes and encrypted secrets: readable by its owner only.
                 os.close(os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600))
-            # isolation_level=None: no implicit transactions; writes spanning statements use _transaction.
+            # isolation_level=None: no implicit transactions; writes spanning statements use transaction.
             db = sqlite3.connect(self._path, timeout=10.0, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"sqlite store {self._path}: cannot open: {exc}") from exc
@@ -281,7 +243,7 @@ class SqliteStore:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # still crash-safe in WAL mode, with fewer fsyncs
             db.execute("PRAGMA foreign_keys = ON")  # off by default, and ON DELETE CASCADE needs it
-            _migrate(db, self._path)
+            migrate(db, self._path)
         except sqlite3.Error as exc:
             db.close()
             raise StoreError(f"sqlite store {self._path}: cannot open: {exc}") from exc
@@ -304,9 +266,9 @@ class SqliteStore:
             account.auth_type,
             account.username,
             self._cipher.encrypt(account.secret),
-            _opt_text(account.api_token_expires_at),
-            _to_text(account.created_at),
-            _to_text(account.updated_at),
+            opt_text(account.api_token_expires_at),
+            to_text(account.created_at),
+            to_text(account.updated_at),
         )
 
     def _account_from_row(self, row: sqlite3.Row) -> Account:
@@ -317,39 +279,10 @@ class SqliteStore:
             auth_type=cast(AuthType, row["auth_type"]),
             username=row["username"],
             secret=self._cipher.decrypt(row["secret_encrypted"]),
-            api_token_expires_at=_opt_datetime(row["api_token_expires_at"]),
-            created_at=_to_datetime(row["created_at"]),
-            updated_at=_to_datetime(row["updated_at"]),
+            api_token_expires_at=opt_datetime(row["api_token_expires_at"]),
+            created_at=to_datetime(row["created_at"]),
+            updated_at=to_datetime(row["updated_at"]),
         )
-
-
-def _migrate(db: sqlite3.Connection, path: str) -> None:
-    # BEGIN IMMEDIATE takes the write lock before reading the version, so two processes starting
-    # together cannot both apply the same migration. DDL and user_version are transactional in SQLite.
-    with _transaction(db):
-        version: int = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise StoreError(
-                f"sqlite store {path}: schema version {version} is newer than this release knows"
-                f" ({len(MIGRATIONS)}); upgrade confluence-mcp"
-            )
-        for statements in MIGRATIONS[version:]:
-            for statement in statements:
-                db.execute(statement)
-        db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
-
-
-@contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """Hold the write lock from the first read (BEGIN IMMEDIATE); commit on success, roll back otherwise."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if db.in_transaction:  # some errors (SQLITE_FULL, ...) have rolled back already
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 def _execute(db: sqlite3.Connection, sql: str, params: _Params) -> int:
@@ -372,62 +305,3 @@ def _refusal(exc: sqlite3.IntegrityError, kind: str, record: McpServer | ApiToke
     if message.endswith(".token_hash"):
         return StoreError(f"{kind} {record.id!r}: token hash already in use")
     return StoreError(f"{kind} {record.id!r} already exists")
-
-
-def _server_row(server: McpServer) -> tuple[object, ...]:
-    return (
-        server.id,
-        server.name,
-        server.account_id,
-        server.token_hash,
-        json.dumps(list(server.methods)),
-        json.dumps(list(server.tags)),
-        int(server.require_api_token_auth),
-        _opt_text(server.expires_at),
-        _to_text(server.created_at),
-        _to_text(server.updated_at),
-    )
-
-
-def _server_from_row(row: sqlite3.Row) -> McpServer:
-    return McpServer(
-        id=row["id"],
-        name=row["name"],
-        account_id=row["account_id"],
-        token_hash=row["token_hash"],
-        methods=tuple(json.loads(row["methods"])),
-        tags=tuple(json.loads(row["tags"])),
-        require_api_token_auth=bool(row["require_api_token_auth"]),
-        expires_at=_opt_datetime(row["expires_at"]),
-        created_at=_to_datetime(row["created_at"]),
-        updated_at=_to_datetime(row["updated_at"]),
-    )
-
-
-def _api_token_from_row(row: sqlite3.Row) -> ApiToken:
-    return ApiToken(
-        id=row["id"],
-        name=row["name"],
-        token_hash=row["token_hash"],
-        created_at=_to_datetime(row["created_at"]),
-        expires_at=_opt_datetime(row["expires_at"]),
-    )
-
-
-def _to_text(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment.isoformat()}: the store takes timezone-aware times")
-    # Always UTC with microseconds, so every value has the same width and text order is time order.
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _opt_text(moment: datetime | None) -> str | None:
-    return None if moment is None else _to_text(moment)
-
-
-def _to_datetime(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def _opt_datetime(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)

@@ -37,7 +37,8 @@ def outcome_from_response(tool_name: str, request: UpstreamRequest, response: Up
     """Turn an upstream response into a tool outcome, with normalized rate-limit figures."""
     limits = parse_rate_limit(response.headers, now=datetime.now(UTC))
     headers = limits.headers() if limits else {}
-    meta: dict[str, Any] = _limit_meta(limits) if limits else {}
+    # The same figures as the response headers, under the same names, as integers.
+    meta: dict[str, Any] = {name: int(value) for name, value in headers.items()}
     if response.attempts > 1:
         meta["upstream_attempts"] = response.attempts
     status = response.status
@@ -46,17 +47,6 @@ def outcome_from_response(tool_name: str, request: UpstreamRequest, response: Up
     message = _explain(tool_name, request, response, limits)
     meta["upstream_status"] = status
     return ToolOutcome(text=message, is_error=True, meta=meta, headers=headers)
-
-
-def _limit_meta(limits: RateLimit) -> dict[str, Any]:
-    """Return the normalized figures as integers, under the same names as the response headers."""
-    figures = (
-        ("ratelimit-limit", limits.limit),
-        ("ratelimit-remaining", limits.remaining),
-        ("ratelimit-reset", limits.reset),
-        ("retry-after", limits.retry_after),
-    )
-    return {name: value for name, value in figures if value is not None}
 
 
 def _success(

@@ -1,0 +1,168 @@
+"""The SQLite schema: its migrations, its INSERT statements, and the mapping between rows and records.
+
+Times are stored as fixed-width UTC ISO-8601 text, which sorts and compares like the instants it names.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from confluence_mcp.errors import StoreError
+from confluence_mcp.store.base import ApiToken, McpServer, utc_text
+
+__all__ = [
+    "INSERT_ACCOUNT",
+    "INSERT_MCP_SERVER",
+    "MIGRATIONS",
+    "api_token_from_row",
+    "migrate",
+    "opt_datetime",
+    "opt_text",
+    "server_from_row",
+    "server_row",
+    "to_datetime",
+    "to_text",
+    "transaction",
+]
+
+
+# Each entry moves the schema up one version; append, never edit one that has shipped.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            label TEXT NOT NULL,
+            instance_url TEXT NOT NULL,
+            auth_type TEXT NOT NULL CHECK (auth_type IN ('basic', 'bearer')),
+            username TEXT,
+            secret_encrypted TEXT NOT NULL,
+            api_token_expires_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE mcp_servers (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            token_hash TEXT NOT NULL,
+            methods TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            require_api_token_auth INTEGER NOT NULL,
+            expires_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX mcp_servers_token_hash ON mcp_servers (token_hash)",
+        "CREATE INDEX mcp_servers_account_id ON mcp_servers (account_id)",
+        "CREATE INDEX mcp_servers_expires_at ON mcp_servers (expires_at) WHERE expires_at IS NOT NULL",
+        """CREATE TABLE api_tokens (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            token_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT
+        )""",
+        "CREATE UNIQUE INDEX api_tokens_token_hash ON api_tokens (token_hash)",
+        "CREATE INDEX api_tokens_expires_at ON api_tokens (expires_at) WHERE expires_at IS NOT NULL",
+    ),
+)
+
+# Column lists spelled out, so a later ALTER TABLE ... ADD COLUMN cannot shift the values.
+INSERT_ACCOUNT = (
+    "INSERT INTO accounts (id, label, instance_url, auth_type, username, secret_encrypted, api_token_expires_at,"
+    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_MCP_SERVER = (
+    "INSERT INTO mcp_servers (id, name, account_id, token_hash, methods, tags, require_api_token_auth, expires_at,"
+    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def migrate(db: sqlite3.Connection, path: str) -> None:
+    # BEGIN IMMEDIATE takes the write lock before reading the version, so two processes starting
+    # together cannot both apply the same migration. DDL and user_version are transactional in SQLite.
+    with transaction(db):
+        version: int = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"sqlite store {path}: schema version {version} is newer than this release knows"
+                f" ({len(MIGRATIONS)}); upgrade confluence-mcp"
+            )
+        for statements in MIGRATIONS[version:]:
+            for statement in statements:
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """Hold the write lock from the first read (BEGIN IMMEDIATE); commit on success, roll back otherwise."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if db.in_transaction:  # some errors (SQLITE_FULL, ...) have rolled back already
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def server_row(server: McpServer) -> tuple[object, ...]:
+    return (
+        server.id,
+        server.name,
+        server.account_id,
+        server.token_hash,
+        json.dumps(list(server.methods)),
+        json.dumps(list(server.tags)),
+        int(server.require_api_token_auth),
+        opt_text(server.expires_at),
+        to_text(server.created_at),
+        to_text(server.updated_at),
+    )
+
+
+def server_from_row(row: sqlite3.Row) -> McpServer:
+    return McpServer(
+        id=row["id"],
+        name=row["name"],
+        account_id=row["account_id"],
+        token_hash=row["token_hash"],
+        methods=tuple(json.loads(row["methods"])),
+        tags=tuple(json.loads(row["tags"])),
+        require_api_token_auth=bool(row["require_api_token_auth"]),
+        expires_at=opt_datetime(row["expires_at"]),
+        created_at=to_datetime(row["created_at"]),
+        updated_at=to_datetime(row["updated_at"]),
+    )
+
+
+def api_token_from_row(row: sqlite3.Row) -> ApiToken:
+    return ApiToken(
+        id=row["id"],
+        name=row["name"],
+        token_hash=row["token_hash"],
+        created_at=to_datetime(row["created_at"]),
+        expires_at=opt_datetime(row["expires_at"]),
+    )
+
+
+def to_text(moment: datetime) -> str:
+    """Return ``moment`` as stored: fixed-width UTC text."""
+    return utc_text(moment)
+
+
+def opt_text(moment: datetime | None) -> str | None:
+    return None if moment is None else to_text(moment)
+
+
+def to_datetime(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def opt_datetime(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
