@@ -320,8 +320,7 @@ def _openapi_operations() -> list[tuple[str, str]]:
 async def test_every_operation_in_our_openapi_document_is_routed(client: httpx.AsyncClient) -> None:
     """Every (method, path) in ``openapi/confluence.yaml`` reaches a simulator handler."""
     operations = _openapi_operations()
-    if not operations:
-        pytest.skip("openapi/confluence.yaml describes no operations yet")
+    assert len(operations) >= 50  # the document exists and describes our operations; an empty one is a bug
     unrouted = []
     for method, template in operations:
         response = await client.request(method, fill(template))
