@@ -42,12 +42,19 @@ def test_server_package_never_imports_the_simulator() -> None:
 
 def test_lean_path_version_lists_match_the_sdk() -> None:
     """The protocol versions the lean path recognizes are exactly the SDK's."""
-    from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+    from mcp_types.version import (
+        HANDSHAKE_PROTOCOL_VERSIONS,
+        MODERN_PROTOCOL_VERSIONS,
+    )
+    from mcp_types.version import (
+        LATEST_HANDSHAKE_VERSION as LATEST_HANDSHAKE,
+    )
 
-    from confluence_mcp.server.fastpath import HANDSHAKE_VERSIONS, MODERN_VERSIONS
+    from confluence_mcp.rpc.versions import HANDSHAKE_VERSIONS, LATEST_HANDSHAKE_VERSION, MODERN_VERSIONS
 
     assert set(HANDSHAKE_PROTOCOL_VERSIONS) == HANDSHAKE_VERSIONS
     assert set(MODERN_PROTOCOL_VERSIONS) == MODERN_VERSIONS
+    assert LATEST_HANDSHAKE == LATEST_HANDSHAKE_VERSION
 
 
 def test_server_start_does_not_import_the_sdk() -> None:

@@ -90,7 +90,7 @@ def _serve(args: argparse.Namespace) -> int:
     app = wrap(create_app(settings))
     http: Any = "auto"
     try:
-        from confluence_mcp.server.protocol import CoalescingHttpToolsProtocol
+        from confluence_mcp.server.coalescing import CoalescingHttpToolsProtocol
     except ImportError:  # httptools missing: uvicorn's pure-Python h11 protocol still works
         pass
     else:

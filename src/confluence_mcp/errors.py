@@ -6,12 +6,27 @@
     ├── StoreError             the store failed or refused a write
     │   └── NotFound           no such record (or one we must not admit exists)
     ├── InvalidInput           an admin or CLI request that breaks a rule
-    ├── UnknownTool            a tool that does not exist for this MCP server
-    └── UpstreamError          Confluence could not be reached or answered badly
-        ├── UpstreamTimeout    connect or read timed out
-        ├── UpstreamConnectionError  refused, reset or dropped
-        └── UpstreamStatusError      a non-2xx answer
-            └── RateLimited    a 429
+    ├── ProtocolError          a JSON-RPC request refused before anything runs (a JSON-RPC error)
+    │   ├── InvalidParams      params of the wrong type, a cursor that is not ours
+    │   └── UnknownTool        a tool that does not exist for this MCP server
+    ├── RequestRefused         an MCP request refused at the HTTP layer
+    │   ├── HostNotAllowed     421
+    │   ├── OriginNotAllowed   403
+    │   ├── UnknownMcpServer   404: unknown, revoked or expired token
+    │   ├── ApiTokenRequired   401 with WWW-Authenticate
+    │   ├── BodyTooLarge       413
+    │   ├── ServiceStarting    503 while the SDK loads
+    │   └── ServiceUnavailable 503 when the store cannot answer
+    └── ToolCallFailed         a tool call that ran and failed (an isError result)
+        ├── InvalidArguments   arguments that break the schema or the URL
+        └── UpstreamError      Confluence could not be reached or answered badly
+            ├── UpstreamTimeout    connect or read timed out
+            ├── UpstreamConnectionError  refused, reset or dropped
+            └── UpstreamStatusError      a non-2xx answer
+                └── RateLimited    a 429
+
+Each class maps to exactly one answer (a JSON-RPC error, an admin HTTP error, a tool error result or a
+CLI exit status) in ``ANSWERS`` at the end of this module.
 
 Every message names the thing that is wrong: the key, file, JSON pointer, argument or tool.
 Foreign exceptions are translated once, at the boundary that meets them (``raise ... from exc``).
@@ -19,21 +34,42 @@ Foreign exceptions are translated once, at the boundary that meets them (``raise
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "ANSWERS",
+    "Answer",
+    "ApiTokenRequired",
+    "BodyTooLarge",
     "ConfigError",
     "ConfluenceMcpError",
+    "ExitAnswer",
+    "HostNotAllowed",
+    "HttpAnswer",
+    "InvalidArguments",
     "InvalidInput",
+    "InvalidParams",
+    "JsonRpcAnswer",
     "NotFound",
+    "OriginNotAllowed",
+    "ProtocolError",
     "RateLimited",
+    "RequestRefused",
+    "ServiceStarting",
+    "ServiceUnavailable",
     "SpecError",
     "StoreError",
+    "ToolCallFailed",
+    "ToolErrorAnswer",
+    "UnknownMcpServer",
     "UnknownTool",
     "UpstreamConnectionError",
     "UpstreamError",
     "UpstreamStatusError",
     "UpstreamTimeout",
+    "answer_for",
+    "rpc_answer_for",
 ]
 
 
@@ -72,7 +108,15 @@ class InvalidInput(ConfluenceMcpError):
         super().__init__(message)
 
 
-class UnknownTool(ConfluenceMcpError):
+class ProtocolError(ConfluenceMcpError):
+    """A JSON-RPC request we refuse before running anything; it becomes a JSON-RPC error, not a tool result."""
+
+
+class InvalidParams(ProtocolError):
+    """The request's params are unusable: a field of the wrong type, or a cursor that is not ours."""
+
+
+class UnknownTool(ProtocolError):
     """The tool does not exist, or is filtered out for this MCP server (the two look alike)."""
 
     def __init__(self, name: str) -> None:
@@ -80,7 +124,51 @@ class UnknownTool(ConfluenceMcpError):
         super().__init__(f"Unknown tool: {name}")
 
 
-class UpstreamError(ConfluenceMcpError):
+class RequestRefused(ConfluenceMcpError):
+    """An MCP request refused at the HTTP layer, before its JSON-RPC method is looked at."""
+
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+        self.headers = headers or {}
+        super().__init__(message)
+
+
+class HostNotAllowed(RequestRefused):
+    """The Host header is not on the allow-list (DNS-rebinding defence)."""
+
+
+class OriginNotAllowed(RequestRefused):
+    """A browser Origin that may not call us."""
+
+
+class UnknownMcpServer(RequestRefused):
+    """No live MCP server has this URL token: unknown, revoked and expired look alike."""
+
+
+class ApiTokenRequired(RequestRefused):
+    """The MCP server requires ``Authorization: Bearer <API token>`` and none valid was sent."""
+
+
+class BodyTooLarge(RequestRefused):
+    """The request body passed the configured limit."""
+
+
+class ServiceStarting(RequestRefused):
+    """The MCP SDK is not loaded yet (only requests it must answer wait for it)."""
+
+
+class ServiceUnavailable(RequestRefused):
+    """The store could not be asked who this token belongs to."""
+
+
+class ToolCallFailed(ConfluenceMcpError):
+    """A tool call that ran and failed; it becomes a tool result with ``isError: true``, never a protocol error."""
+
+
+class InvalidArguments(ToolCallFailed):
+    """A tool's arguments break its input schema or cannot be placed in the request."""
+
+
+class UpstreamError(ToolCallFailed):
     """Confluence could not be reached, or its answer could not be used."""
 
 
@@ -106,3 +194,81 @@ class RateLimited(UpstreamStatusError):
     def __init__(self, message: str, retry_after: int | None) -> None:
         self.retry_after = retry_after
         super().__init__(429, message)
+
+
+@dataclass(frozen=True, slots=True)
+class JsonRpcAnswer:
+    """A JSON-RPC error: its code, and the HTTP status it rides on in the handshake and the 2026-07-28 era."""
+
+    code: int
+    status: int
+    modern_status: int
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """An admin API error: the HTTP status and the ``error`` code of the ``{error, message, details}`` body."""
+
+    status: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolErrorAnswer:
+    """A tools/call result with ``isError: true`` whose text is the exception's message (execution errors)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExitAnswer:
+    """A command-line failure: the message on one stderr line, then this exit status."""
+
+    status: int
+
+
+Answer = JsonRpcAnswer | HttpAnswer | ToolErrorAnswer | ExitAnswer
+
+# Application codes sit outside JSON-RPC's reserved -32768..-32000 range: -31000 minus the HTTP status.
+_TOOL_ERROR = ToolErrorAnswer()
+
+ANSWERS: dict[type[ConfluenceMcpError], Answer] = {
+    ConfluenceMcpError: HttpAnswer(500, "internal_error"),
+    ConfigError: ExitAnswer(2),
+    SpecError: ExitAnswer(2),
+    StoreError: HttpAnswer(500, "store_error"),
+    NotFound: HttpAnswer(404, "not_found"),
+    InvalidInput: HttpAnswer(400, "invalid_value"),
+    ProtocolError: JsonRpcAnswer(-32600, 400, 400),
+    InvalidParams: JsonRpcAnswer(-32602, 200, 400),
+    UnknownTool: JsonRpcAnswer(-32602, 200, 400),
+    RequestRefused: JsonRpcAnswer(-31400, 400, 400),
+    HostNotAllowed: JsonRpcAnswer(-31403, 421, 421),
+    OriginNotAllowed: JsonRpcAnswer(-31403, 403, 403),
+    UnknownMcpServer: JsonRpcAnswer(-31404, 404, 404),
+    ApiTokenRequired: JsonRpcAnswer(-31401, 401, 401),
+    BodyTooLarge: JsonRpcAnswer(-31413, 413, 413),
+    ServiceStarting: JsonRpcAnswer(-31503, 503, 503),
+    ServiceUnavailable: JsonRpcAnswer(-31503, 503, 503),
+    ToolCallFailed: _TOOL_ERROR,
+    InvalidArguments: _TOOL_ERROR,
+    UpstreamError: _TOOL_ERROR,
+    UpstreamTimeout: _TOOL_ERROR,
+    UpstreamConnectionError: _TOOL_ERROR,
+    UpstreamStatusError: _TOOL_ERROR,
+    RateLimited: _TOOL_ERROR,
+}
+"""Every exception class -> its one answer; a test fails when a class of the package is missing here."""
+
+
+def answer_for(exc: ConfluenceMcpError) -> Answer:
+    """Return the answer for ``exc``: its class's entry (the nearest listed ancestor for foreign subclasses)."""
+    for cls in type(exc).__mro__:
+        answer = ANSWERS.get(cls)  # non-ConfluenceMcpError bases (Exception, object) are simply absent
+        if answer is not None:
+            return answer
+    raise AssertionError("unreachable: ConfluenceMcpError is in the table")
+
+
+def rpc_answer_for(exc: ConfluenceMcpError) -> JsonRpcAnswer:
+    """Return the JSON-RPC answer for an MCP-side refusal; anything else is an internal error (-32603)."""
+    answer = answer_for(exc)
+    return answer if isinstance(answer, JsonRpcAnswer) else JsonRpcAnswer(-32603, 200, 200)

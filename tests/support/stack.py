@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from confluence_mcp.server.app import create_app, wrap
-from confluence_mcp.server.protocol import CoalescingHttpToolsProtocol
+from confluence_mcp.server.coalescing import CoalescingHttpToolsProtocol
 from confluence_mcp.settings import Settings
 from confluence_mcp.simulator import Simulator, create_simulator
 from confluence_mcp.store.base import ApiToken

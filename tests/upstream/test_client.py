@@ -12,9 +12,11 @@ import httpx
 import pytest
 
 from confluence_mcp.errors import UpstreamError
+from confluence_mcp.pipeline.resolver import target_for_account
 from confluence_mcp.settings import RetrySettings, UpstreamSettings
 from confluence_mcp.store.base import Account
-from confluence_mcp.upstream.client import Target, UpstreamClient, build_http_client, lean_transport
+from confluence_mcp.upstream.client import UpstreamClient
+from confluence_mcp.upstream.pooled import PooledSender, lean_transport
 from confluence_mcp.upstream.request import UpstreamRequest
 
 pytestmark = pytest.mark.anyio
@@ -48,11 +50,11 @@ class _OneShot:
 @pytest.fixture
 async def client() -> AsyncIterator[UpstreamClient]:
     """An UpstreamClient over our lean pool, as the app builds it."""
-    settings = UpstreamSettings()
-    transport = lean_transport(settings)
-    http = build_http_client(settings, transport)
-    async with http:
-        yield UpstreamClient(http, RetrySettings(), lean=transport)
+    client = UpstreamClient(PooledSender(lean_transport(UpstreamSettings())), RetrySettings())
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 async def _serve(answer: bytes) -> tuple[_OneShot, asyncio.AbstractServer, int]:
@@ -77,7 +79,7 @@ async def test_bodies_are_decoded_and_headers_folded(client: UpstreamClient, enc
     )
     server, listener, port = await _serve(answer)
     async with listener:
-        target = Target.for_account(_account(f"http://127.0.0.1:{port}"))
+        target = target_for_account(_account(f"http://127.0.0.1:{port}"))
         response = await client.send(target, UpstreamRequest("GET", "/wiki/api/v2/pages/1", [], {}, None, False))
     assert response.content == body
     assert response.headers["x-thing"] == "a, b"
@@ -89,7 +91,7 @@ async def test_site_path_prefix_and_query_are_sent_encoded(client: UpstreamClien
     """A site root with a path (api.atlassian.com/ex/confluence/ID) prefixes every path; queries are encoded."""
     server, listener, port = await _serve(b"HTTP/1.1 204 No Content\r\n\r\n")
     async with listener:
-        target = Target.for_account(_account(f"http://127.0.0.1:{port}/ex/confluence/cloud-1/"))
+        target = target_for_account(_account(f"http://127.0.0.1:{port}/ex/confluence/cloud-1/"))
         query = [("cql", 'space = "OPS" AND title ~ "a&b"'), ("limit", "2")]
         response = await client.send(target, UpstreamRequest("GET", "/wiki/rest/api/search", query, {}, None, False))
     assert response.status == 204
@@ -106,6 +108,6 @@ async def test_undecodable_body_is_an_upstream_error(client: UpstreamClient) -> 
     answer = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc"
     _, listener, port = await _serve(answer)
     async with listener:
-        target = Target.for_account(_account(f"http://127.0.0.1:{port}"))
+        target = target_for_account(_account(f"http://127.0.0.1:{port}"))
         with pytest.raises(UpstreamError, match="DecodingError"):
             await client.send(target, UpstreamRequest("GET", "/x", [], {}, None, False))

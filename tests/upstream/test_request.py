@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from confluence_mcp.errors import InvalidInput
+from confluence_mcp.errors import InvalidArguments
 from confluence_mcp.openapi.models import ArgumentBinding, Binding
 from confluence_mcp.upstream.request import RequestPlan
 
@@ -52,7 +52,7 @@ def test_path_values_are_encoded_as_exactly_one_segment(value: str, encoded: str
 @pytest.mark.parametrize("value", ["", None])
 def test_empty_or_missing_path_value_is_refused(value: Any) -> None:
     """An empty path value would change the path, so it is refused with the argument's name."""
-    with pytest.raises(InvalidInput, match="argument 'id'"):
+    with pytest.raises(InvalidArguments, match="argument 'id'"):
         RequestPlan(PAGE).build({"id": value})
 
 
@@ -99,5 +99,5 @@ def test_wrapped_body_is_sent_whole() -> None:
 def test_header_values_with_line_breaks_are_refused() -> None:
     """A header argument cannot smuggle another header through a line break."""
     binding = Binding(method="GET", path="/x", arguments=(ArgumentBinding("h", "header", "X-Thing"),))
-    with pytest.raises(InvalidInput, match="line breaks"):
+    with pytest.raises(InvalidArguments, match="line breaks"):
         RequestPlan(binding).build({"h": "a\r\nAuthorization: Basic Zm9v"})

@@ -7,9 +7,9 @@ import json
 import httpx
 import pytest
 
-from confluence_mcp.upstream.client import UpstreamResponse
 from confluence_mcp.upstream.request import UpstreamRequest
 from confluence_mcp.upstream.results import confluence_message, outcome_from_response
+from confluence_mcp.upstream.sender import UpstreamResponse
 
 GET = UpstreamRequest("GET", "/wiki/api/v2/pages/1", [], {}, None, False)
 PUT = UpstreamRequest("PUT", "/wiki/api/v2/pages/1", [], {}, {}, True)

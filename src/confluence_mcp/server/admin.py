@@ -34,7 +34,7 @@ from confluence_mcp.admin_models import (
     parse_input,
 )
 from confluence_mcp.admin_service import AdminService, NewMcpServer
-from confluence_mcp.errors import ConfluenceMcpError
+from confluence_mcp.errors import BodyTooLarge, ConfluenceMcpError
 from confluence_mcp.server import guards
 from confluence_mcp.server.admin_openapi import OperationSpec, build_document
 from confluence_mcp.server.auth import require_api_token
@@ -115,7 +115,7 @@ async def read_json(request: Request, limit: int) -> Any:
         raise too_large
     try:
         body = await guards.read_body(request.receive, limit)
-    except guards.BodyTooLarge:
+    except BodyTooLarge:
         raise too_large from None
     if not body.strip():
         raise MalformedJson("the request body is empty; send a JSON object")

@@ -19,17 +19,18 @@ from starlette.routing import BaseRoute, Route
 
 from confluence_mcp.errors import ConfigError
 from confluence_mcp.openapi import default_documents, generate_tools
-from confluence_mcp.server.calls import ToolCaller
-from confluence_mcp.server.catalog import Catalog
-from confluence_mcp.server.fastpath import FastPath
-from confluence_mcp.server.mcp_endpoint import FrontDoor, McpEndpoint
-from confluence_mcp.server.resolver import TokenResolver
+from confluence_mcp.pipeline import build_pipeline
+from confluence_mcp.pipeline.catalog import Catalog
+from confluence_mcp.pipeline.resolver import TokenResolver
+from confluence_mcp.rpc import Answers
+from confluence_mcp.server.endpoint import FrontDoor, McpEndpoint
+from confluence_mcp.server.lean import LeanPath
 from confluence_mcp.server.sdk import SdkBridge
 from confluence_mcp.server.static_config import load_static_config
 from confluence_mcp.settings import SECRET_KEY_ENV, Settings
 from confluence_mcp.store.base import Store, open_store
 from confluence_mcp.store.cipher import Cipher, load_or_create_key_file
-from confluence_mcp.upstream.client import UpstreamClient, build_http_client, lean_transport
+from confluence_mcp.upstream.client import UpstreamClient, open_sender
 
 log = logging.getLogger("confluence_mcp.server")
 
@@ -74,12 +75,13 @@ def create_app(
     documents = list(settings.documents) or default_documents()
     catalog = Catalog(generate_tools(documents), page_size=settings.server.tools_page_size)
     resolver = TokenResolver(the_store, catalog, ttl=settings.server.token_cache_seconds)
-    lean = lean_transport(settings.upstream) if transport is None and settings.upstream.transport == "lean" else None
-    http = build_http_client(settings.upstream, transport or lean)
-    caller = ToolCaller(catalog, UpstreamClient(http, settings.upstream.retry, lean=lean))
-    sdk = SdkBridge(catalog, caller, max_body_bytes=settings.server.max_body_bytes)
+    upstream = UpstreamClient(open_sender(settings.upstream, transport), settings.upstream.retry)
+    pipeline = build_pipeline(catalog, resolver, upstream)
+    answers = Answers(pipeline)
+    sdk = SdkBridge(catalog, answers, max_body_bytes=settings.server.max_body_bytes)
     runtime = Runtime(settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher)
     runtime.extra["sdk"] = sdk
+    runtime.extra["pipeline"] = pipeline
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -87,16 +89,19 @@ def create_app(
             await the_store.open()
         try:
             await load_static_config(settings, the_store)
-            async with http, anyio.create_task_group() as tasks:
-                tasks.start_soon(sdk.run)
-                tasks.start_soon(_sweep_forever, the_store, settings.server.sweep_interval_seconds)
-                yield
-                tasks.cancel_scope.cancel()
+            try:
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(sdk.run)
+                    tasks.start_soon(_sweep_forever, the_store, settings.server.sweep_interval_seconds)
+                    yield
+                    tasks.cancel_scope.cancel()
+            finally:
+                await upstream.aclose()
         finally:
             if owns_store:
                 await the_store.close()
 
-    endpoint = McpEndpoint(sdk, resolver, settings.server, FastPath(caller) if settings.server.fast_path else None)
+    endpoint = McpEndpoint(sdk, resolver, settings.server, LeanPath(answers) if settings.server.fast_path else None)
     routes: list[BaseRoute] = [
         Route("/mcp/{token}", endpoint, methods=["POST"]),
         Route("/healthz", _health, methods=["GET"]),

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
+from confluence_mcp.errors import BodyTooLarge, RequestRefused
+from confluence_mcp.rpc import wire
 from confluence_mcp.server.types import Receive, Scope, Send
-
-# Application error codes sit outside JSON-RPC's reserved -32768..-32000 range: -31000 minus the HTTP status.
-CODE_UNAUTHORIZED = -31401
-CODE_FORBIDDEN = -31403
-CODE_NOT_FOUND = -31404
-CODE_TOO_LARGE = -31413
-
-
-class BodyTooLarge(Exception):
-    """The request body passed the configured limit."""
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -71,7 +62,7 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise BodyTooLarge
+            raise BodyTooLarge(f"Request body is larger than the {limit}-byte limit")
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
@@ -92,21 +83,13 @@ def replay(body: bytes) -> Receive:
     return receive
 
 
-async def send_jsonrpc_error(
-    send: Send,
-    status: int,
-    code: int,
-    message: str,
-    *,
-    request_id: int | str | None = None,
-    extra_headers: Sequence[tuple[bytes, bytes]] = (),
-) -> None:
-    """Answer with a JSON-RPC error body (``id: null`` unless given) and an HTTP status."""
-    body = json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}).encode()
+async def send_refusal(send: Send, exc: RequestRefused) -> None:
+    """Answer an HTTP-level refusal: a JSON-RPC error with ``id: null``, its status and headers from the error table."""
+    status, body, extra = wire.error_answer(exc, None, modern=False)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        *extra_headers,
+        *((k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -13,69 +13,57 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from confluence_mcp import __version__
+from confluence_mcp.errors import ConfluenceMcpError, ServiceStarting, rpc_answer_for
+from confluence_mcp.pipeline.catalog import Catalog
+from confluence_mcp.pipeline.resolver import Resolved
+from confluence_mcp.rpc.answers import Answers, call_result
+from confluence_mcp.rpc.versions import INSTRUCTIONS, SERVER_INFO, SERVER_NAME
 from confluence_mcp.server import guards
-from confluence_mcp.server.calls import ToolCaller
-from confluence_mcp.server.catalog import Catalog
-from confluence_mcp.server.keys import HEADERS_KEY, RESOLVED_KEY
-from confluence_mcp.server.resolver import Resolved
+from confluence_mcp.server.keys import HEADERS_KEY, RESOLVED_KEY, TOKEN_KEY
 from confluence_mcp.server.types import Receive, Scope, Send
 
 if TYPE_CHECKING:
+    from mcp import MCPError
     from mcp.server import Server, ServerRequestContext
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 log = logging.getLogger("confluence_mcp.server")
 
-INSTRUCTIONS = (
-    "Confluence Cloud tools. Page and blog bodies are Confluence storage format (XHTML such as <p>Hi</p>), "
-    "not Markdown. An update needs version.number = current version + 1: read the page first. Users are "
-    "accountIds (find one with list_all_confluence_users). v2 tools take numeric space ids, v1 tools space "
-    "keys. Lists are paginated: pass the cursor from _links.next. Rate limits appear in the result _meta."
-)
 
-
-def build_mcp_server(catalog: Catalog, caller: ToolCaller) -> Server[Any]:
-    """Return the low-level MCP server whose handlers read the resolved token from the request scope."""
+def build_mcp_server(catalog: Catalog, answers: Answers) -> Server[Any]:
+    """Return the low-level MCP server; its handlers only wrap what ``Answers`` computes."""
     import mcp.types as mt
-    from mcp import MCPError
     from mcp.server import Server
 
-    wire_pages: dict[tuple[int, int], list[mt.Tool]] = {}
+    wire_pages: dict[tuple[int, str], list[mt.Tool]] = {}
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: mt.PaginatedRequestParams | None
     ) -> mt.ListToolsResult:
-        resolved = _resolved(ctx)
+        resolved, _ = _resolved(ctx)
         try:
-            page, next_cursor = resolved.view.page(params.cursor if params else None)
-        except ValueError as exc:
-            raise MCPError(mt.INVALID_PARAMS, f"Invalid cursor: {exc}") from exc
-        key = (id(resolved.view), hash(params.cursor if params else None))
-        tools = wire_pages.get(key)
+            page = answers.tools_page(resolved.view, params.cursor if params else None)
+        except ConfluenceMcpError as exc:
+            raise _mcp_error(exc) from exc
+        tools = wire_pages.get(page.key)
         if tools is None:
-            tools = [mt.Tool.model_validate(t) for t in page]
-            wire_pages[key] = tools
-        return mt.ListToolsResult(tools=tools, next_cursor=next_cursor)
+            tools = [mt.Tool.model_validate(t) for t in page.tools]
+            wire_pages[page.key] = tools
+        return mt.ListToolsResult(tools=tools, next_cursor=page.next_cursor)
 
     async def call_tool(ctx: ServerRequestContext[Any], params: mt.CallToolRequestParams) -> mt.CallToolResult:
-        resolved = _resolved(ctx)
-        tool = resolved.view.by_name.get(params.name)
-        if tool is None:  # filtered out and nonexistent look the same, and nothing goes upstream
-            raise MCPError(mt.INVALID_PARAMS, f"Unknown tool: {params.name}")
-        outcome = await caller.call(resolved, tool, params.arguments)
+        resolved, token = _resolved(ctx)
+        try:
+            outcome = await answers.call_tool(token, resolved, {"name": params.name, "arguments": params.arguments})
+        except ConfluenceMcpError as exc:
+            raise _mcp_error(exc) from exc
         if outcome.headers:
             ctx.request.scope.setdefault("state", {})[HEADERS_KEY] = outcome.headers  # type: ignore[union-attr]
-        return mt.CallToolResult(
-            content=[mt.TextContent(type="text", text=outcome.text)],
-            structured_content=outcome.structured,
-            is_error=outcome.is_error,
-            _meta=outcome.meta or None,
-        )
+        return mt.CallToolResult.model_validate(call_result(outcome))
 
     return Server(
-        "confluence-mcp",
-        version=__version__,
+        SERVER_NAME,
+        version=SERVER_INFO["version"],
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
@@ -83,7 +71,13 @@ def build_mcp_server(catalog: Catalog, caller: ToolCaller) -> Server[Any]:
     )
 
 
-def _resolved(ctx: ServerRequestContext[Any]) -> Resolved:
+def _mcp_error(exc: ConfluenceMcpError) -> MCPError:
+    from mcp import MCPError
+
+    return MCPError(rpc_answer_for(exc).code, str(exc))
+
+
+def _resolved(ctx: ServerRequestContext[Any]) -> tuple[Resolved, str]:
     import mcp.types as mt
     from mcp import MCPError
 
@@ -93,15 +87,15 @@ def _resolved(ctx: ServerRequestContext[Any]) -> Resolved:
     if not isinstance(resolved, Resolved):
         # Only reachable if the SDK is driven without our endpoint in front (e.g. in-process tests).
         raise MCPError(mt.INVALID_REQUEST, "this MCP server is only reachable at /mcp/<token>")
-    return resolved
+    return resolved, str(state.get(TOKEN_KEY, ""))
 
 
 class SdkBridge:
     """Builds the SDK's manager in a worker thread at start-up and hands it requests once it runs."""
 
-    def __init__(self, catalog: Catalog, caller: ToolCaller, *, max_body_bytes: int) -> None:
+    def __init__(self, catalog: Catalog, answers: Answers, *, max_body_bytes: int) -> None:
         self._catalog = catalog
-        self._caller = caller
+        self._answers = answers
         self._max_body_bytes = max_body_bytes
         self._ready = anyio.Event()
         self._manager: StreamableHTTPSessionManager | None = None
@@ -110,7 +104,7 @@ class SdkBridge:
         from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
         return StreamableHTTPSessionManager(
-            app=build_mcp_server(self._catalog, self._caller),
+            app=build_mcp_server(self._catalog, self._answers),
             json_response=True,
             stateless=True,
             security_settings=None,  # Host and Origin are checked by our endpoint, before the token
@@ -143,6 +137,6 @@ class SdkBridge:
             with anyio.move_on_after(30):
                 await self._ready.wait()
         if self._manager is None:
-            await guards.send_jsonrpc_error(send, 503, -31503, "The MCP server is still starting; retry shortly")
+            await guards.send_refusal(send, ServiceStarting("The MCP server is still starting; retry shortly"))
             return
         await self._manager.handle_request(scope, receive, send)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from confluence_mcp.errors import InvalidInput
+from confluence_mcp.errors import InvalidArguments
 from confluence_mcp.openapi.models import ArgumentBinding, Binding
 
 _TEMPLATE = re.compile(r"\{([^}]+)\}")
@@ -25,6 +25,12 @@ class UpstreamRequest:
     headers: dict[str, str]
     json_body: Any
     has_body: bool
+
+    def encoded_body(self) -> bytes:
+        """Return the JSON body as compact UTF-8 bytes (empty when the request has none)."""
+        if not self.has_body:
+            return b""
+        return json.dumps(self.json_body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class RequestPlan:
@@ -50,7 +56,7 @@ class RequestPlan:
         self._body_argument = binding.body_argument
 
     def build(self, arguments: Mapping[str, Any]) -> UpstreamRequest:
-        """Return the request for validated ``arguments``; raise InvalidInput for an unusable path value."""
+        """Return the request for validated ``arguments``; raise InvalidArguments for an unusable path value."""
         path = "".join(_segment(text, arguments.get(text)) if is_arg else text for is_arg, text in self._path_parts)
         query: list[tuple[str, str]] = []
         for binding in self._query:
@@ -63,7 +69,7 @@ class RequestPlan:
             if value is not None:
                 text = _scalar(value)
                 if "\r" in text or "\n" in text:
-                    raise InvalidInput(f"argument {binding.argument!r}: a header value cannot contain line breaks")
+                    raise InvalidArguments(f"argument {binding.argument!r}: a header value cannot contain line breaks")
                 headers[binding.name] = text
         body: Any = None
         has_body = False
@@ -78,10 +84,10 @@ class RequestPlan:
 
 def _segment(argument: str, value: Any) -> str:
     if value is None:
-        raise InvalidInput(f"argument {argument!r} is required (it is part of the URL path)", field=argument)
+        raise InvalidArguments(f"argument {argument!r} is required (it is part of the URL path)")
     text = _scalar(value)
     if text == "":
-        raise InvalidInput(f"argument {argument!r} must not be empty (it is part of the URL path)", field=argument)
+        raise InvalidArguments(f"argument {argument!r} must not be empty (it is part of the URL path)")
     # safe="" encodes '/', '?', '#', '%' and ':' so a value is exactly one segment; a value of only dots
     # would still be read as '.' or '..' by servers that normalize paths, so its dots are encoded too.
     encoded = quote(text, safe="")

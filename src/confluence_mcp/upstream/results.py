@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from confluence_mcp.policy.ratelimit import RateLimit, parse_rate_limit
-from confluence_mcp.upstream.client import UpstreamResponse
 from confluence_mcp.upstream.request import UpstreamRequest
+from confluence_mcp.upstream.sender import UpstreamResponse
 
 _CURRENT_VERSION = re.compile(r"Current Version:\s*\[(\d+)\]", re.IGNORECASE)
 _MAX_MESSAGE = 600

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from confluence_mcp.server.protocol import CoalescingTransport
+from confluence_mcp.server.coalescing import CoalescingTransport
 
 pytestmark = pytest.mark.anyio
 

@@ -1,74 +1,86 @@
-"""/mcp/{token}: guards and token checks, then the lean path or the MCP SDK's stateless transport."""
+"""/mcp/{token}: Host, Origin, token, bearer and size checks, then the lean path or the MCP SDK's transport."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from confluence_mcp.errors import (
+    ApiTokenRequired,
+    BodyTooLarge,
+    HostNotAllowed,
+    OriginNotAllowed,
+    RequestRefused,
+    ServiceUnavailable,
+    StoreError,
+    UnknownMcpServer,
+)
+from confluence_mcp.pipeline.resolver import Resolved, TokenResolver
 from confluence_mcp.server import guards
-from confluence_mcp.server.fastpath import FastPath
-from confluence_mcp.server.keys import HEADERS_KEY, RESOLVED_KEY
-from confluence_mcp.server.resolver import TokenResolver
+from confluence_mcp.server.keys import HEADERS_KEY, RESOLVED_KEY, TOKEN_KEY
+from confluence_mcp.server.lean import LeanPath
 from confluence_mcp.server.sdk import SdkBridge
 from confluence_mcp.server.types import Message, Receive, Scope, Send
 from confluence_mcp.settings import ServerSettings
 
+_CHALLENGE = {"www-authenticate": 'Bearer realm="confluence-mcp", error="invalid_token"'}
+
 
 class McpEndpoint:
-    """The ASGI app behind ``POST /mcp/{token}``: checks, then hands the request to the SDK."""
+    """The ASGI app behind ``POST /mcp/{token}``: HTTP-level checks, then the lean path or the SDK."""
 
     def __init__(
         self,
         sdk: SdkBridge,
         resolver: TokenResolver,
         settings: ServerSettings,
-        fast: FastPath | None = None,
+        lean: LeanPath | None = None,
     ) -> None:
         self._sdk = sdk
         self._resolver = resolver
         self._settings = settings
-        self._fast = fast
+        self._lean = lean
         self._allowed_hosts = settings.effective_allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer one MCP POST."""
-        settings = self._settings
-        host = guards.header(scope, b"host")
-        if not guards.host_allowed(host, self._allowed_hosts):
-            await guards.send_jsonrpc_error(send, 421, guards.CODE_FORBIDDEN, "Invalid Host header")
-            return
-        if not guards.origin_allowed(guards.header(scope, b"origin"), settings.allowed_origins, self._allowed_hosts):
-            await guards.send_jsonrpc_error(send, 403, guards.CODE_FORBIDDEN, "Origin not allowed")
-            return
+        """Answer one MCP POST; every refusal is a JSON-RPC error from the one error table."""
         token = scope["path_params"].get("token", "")
-        resolved = await self._resolver.resolve(token) if token else None
-        if resolved is None:
-            # Unknown, revoked and expired tokens answer alike: nothing says whether one ever existed.
-            await guards.send_jsonrpc_error(send, 404, guards.CODE_NOT_FOUND, "Not found")
-            return
-        if resolved.server.require_api_token_auth and not await self._bearer_ok(scope):
-            challenge = b'Bearer realm="confluence-mcp", error="invalid_token"'
-            await guards.send_jsonrpc_error(
-                send,
-                401,
-                guards.CODE_UNAUTHORIZED,
-                "This MCP server requires 'Authorization: Bearer <API token>'",
-                extra_headers=[(b"www-authenticate", challenge)],
-            )
-            return
-        length = guards.header(scope, b"content-length")
-        if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
-            await self._too_large(send)
-            return
         try:
-            body = await guards.read_body(receive, settings.max_body_bytes)
-        except guards.BodyTooLarge:
-            await self._too_large(send)
+            resolved = await self._admit(scope, token)
+            body = await self._body(scope, receive)
+        except RequestRefused as exc:
+            await guards.send_refusal(send, exc)
             return
-        if self._fast is not None and await self._fast.try_handle(scope, body, resolved, send):
+        if self._lean is not None and await self._lean.try_handle(scope, body, token, resolved, send):
             return
         state = scope.setdefault("state", {})
         state[RESOLVED_KEY] = resolved
+        state[TOKEN_KEY] = token
         await self._sdk.handle(scope, guards.replay(body), _with_state_headers(state, send))
+
+    async def _admit(self, scope: Scope, token: str) -> Resolved:
+        """Check Host and Origin before the token, then the token and its bearer requirement."""
+        if not guards.host_allowed(guards.header(scope, b"host"), self._allowed_hosts):
+            raise HostNotAllowed("Invalid Host header")
+        origin = guards.header(scope, b"origin")
+        if not guards.origin_allowed(origin, self._settings.allowed_origins, self._allowed_hosts):
+            raise OriginNotAllowed("Origin not allowed")
+        try:
+            resolved = await self._resolver.resolve(token) if token else None
+        except StoreError as exc:
+            raise ServiceUnavailable("The MCP server registry is unavailable; retry shortly") from exc
+        if resolved is None:
+            # Unknown, revoked and expired tokens answer alike: nothing says whether one ever existed.
+            raise UnknownMcpServer("Not found")
+        if resolved.server.require_api_token_auth and not await self._bearer_ok(scope):
+            raise ApiTokenRequired("This MCP server requires 'Authorization: Bearer <API token>'", _CHALLENGE)
+        return resolved
+
+    async def _body(self, scope: Scope, receive: Receive) -> bytes:
+        limit = self._settings.max_body_bytes
+        length = guards.header(scope, b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise BodyTooLarge(f"Request body is larger than the {limit}-byte limit")
+        return await guards.read_body(receive, limit)
 
     async def _bearer_ok(self, scope: Scope) -> bool:
         value = guards.header(scope, b"authorization")
@@ -76,12 +88,6 @@ class McpEndpoint:
             return False
         token = value[7:].strip()
         return bool(token) and await self._resolver.api_token_valid(token)
-
-    async def _too_large(self, send: Send) -> None:
-        limit = self._settings.max_body_bytes
-        await guards.send_jsonrpc_error(
-            send, 413, guards.CODE_TOO_LARGE, f"Request body is larger than the {limit}-byte limit"
-        )
 
 
 def _with_state_headers(state: dict[str, Any], send: Send) -> Send:

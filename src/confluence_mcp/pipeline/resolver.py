@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from confluence_mcp.errors import NotFound
+from confluence_mcp.pipeline.catalog import Catalog, ToolView
 from confluence_mcp.policy.filters import ToolFilter
-from confluence_mcp.server.catalog import Catalog, ToolView
-from confluence_mcp.store.base import McpServer, Store
+from confluence_mcp.store.base import Account, McpServer, Store
 from confluence_mcp.store.tokens import hash_token
-from confluence_mcp.upstream.client import Target
+from confluence_mcp.upstream.target import Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ class TokenResolver:
         except NotFound:
             return None
         view = self._catalog.view(ToolFilter(methods=frozenset(server.methods), tags=frozenset(server.tags)))
-        return Resolved(server=server, target=Target.for_account(account), view=view)
+        return Resolved(server=server, target=target_for_account(account), view=view)
 
     async def api_token_valid(self, token: str) -> bool:
         """Return whether ``token`` is a live API token."""
@@ -87,3 +87,10 @@ class TokenResolver:
             self._api_tokens.clear()
         self._api_tokens[token_hash] = (now_mono + self._ttl, found)
         return found
+
+
+def target_for_account(account: Account) -> Target:
+    """Return where and as whom an account's calls go (basic email:API token, or bearer)."""
+    if account.auth_type == "basic":
+        return Target.basic(account.instance_url, account.username or "", account.secret)
+    return Target.bearer(account.instance_url, account.secret)

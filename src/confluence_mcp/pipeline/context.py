@@ -1,0 +1,57 @@
+"""``Call``: one tools/call on its way through the pipeline; each step fills in the field it owns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from confluence_mcp.openapi import Tool
+    from confluence_mcp.pipeline.resolver import Resolved
+    from confluence_mcp.upstream.request import UpstreamRequest
+    from confluence_mcp.upstream.results import ToolOutcome
+    from confluence_mcp.upstream.sender import UpstreamResponse
+
+
+@dataclass(slots=True, eq=False)
+class Call:
+    """The state of one call: what came in, and what each step produced so far."""
+
+    token: str
+    """The MCP URL token the call arrived on."""
+    name: str
+    """The tool name the agent asked for."""
+    arguments: Mapping[str, Any]
+    """The agent's arguments, as sent (``{}`` when none)."""
+    resolved: Resolved | None = None
+    """The live MCP server (set by the endpoint when it already checked the token, else by ``resolve``)."""
+    tool: Tool | None = None
+    request: UpstreamRequest | None = None
+    response: UpstreamResponse | None = None
+    outcome: ToolOutcome | None = None
+    """What the agent gets; a step that sets it ends the call early."""
+    failure: BaseException | None = None
+    """What ended the call, when something did (for observers)."""
+    started: float = 0.0
+    """``time.perf_counter()`` when the pipeline started the call."""
+
+
+class Step(Protocol):
+    """One stage of a call: reads what earlier steps set, sets its own field, raises our errors to stop."""
+
+    name: str
+
+    async def run(self, call: Call) -> None:
+        """Do this step's job for ``call``."""
+        ...
+
+
+class Observer(Protocol):
+    """Sees every finished call, successful or not; must be quick and must not raise."""
+
+    name: str
+
+    def observe(self, call: Call) -> None:
+        """Record ``call`` (its outcome or its failure)."""
+        ...

@@ -1,0 +1,1 @@
+"""What sees every finished call (logs today; metrics and audit later), one module each."""

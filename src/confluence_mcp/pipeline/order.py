@@ -1,0 +1,42 @@
+"""The order of a tools/call, written once: read this file to know what every call goes through.
+
+    1. resolve     the live MCP server behind the URL token           steps/resolve.py
+    2. visible     the tool is in that server's filtered view          steps/visibility.py
+    3. arguments   arguments match the tool's input schema             steps/arguments.py
+    4. transform   arguments -> the upstream request                   steps/transform.py
+    5. send        the request goes to Confluence (one shared pool)    steps/send.py
+    6. shape       Confluence's answer -> the agent's result           steps/shape.py
+    observers      see every finished call: log                        observers/log.py
+
+A step that raises ToolCallFailed ends the call with a tool error; one that raises another of our errors
+(UnknownTool, UnknownMcpServer) refuses it with a JSON-RPC error; a step that sets ``call.outcome`` ends it.
+"""
+
+from __future__ import annotations
+
+from confluence_mcp.pipeline.catalog import Catalog
+from confluence_mcp.pipeline.observers.log import LogOutcome
+from confluence_mcp.pipeline.resolver import TokenResolver
+from confluence_mcp.pipeline.runner import Pipeline
+from confluence_mcp.pipeline.steps.arguments import ValidateArguments
+from confluence_mcp.pipeline.steps.resolve import ResolveServer
+from confluence_mcp.pipeline.steps.send import SendUpstream
+from confluence_mcp.pipeline.steps.shape import ShapeResult
+from confluence_mcp.pipeline.steps.transform import BuildRequest
+from confluence_mcp.pipeline.steps.visibility import CheckVisible
+from confluence_mcp.upstream.client import UpstreamClient
+
+
+def build_pipeline(catalog: Catalog, resolver: TokenResolver, upstream: UpstreamClient) -> Pipeline:
+    """Return the pipeline every tools/call runs through, built once at start-up."""
+    return Pipeline(
+        steps=(
+            ResolveServer(resolver),
+            CheckVisible(),
+            ValidateArguments(catalog),
+            BuildRequest(catalog),
+            SendUpstream(upstream),
+            ShapeResult(),
+        ),
+        observers=(LogOutcome(),),
+    )

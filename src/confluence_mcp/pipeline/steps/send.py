@@ -1,0 +1,39 @@
+"""Step 5, send: the request goes to Confluence through the one shared upstream client."""
+
+from __future__ import annotations
+
+from confluence_mcp.errors import UpstreamError
+from confluence_mcp.pipeline.context import Call
+from confluence_mcp.upstream.client import UpstreamClient
+
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+class SendUpstream:
+    """Sets ``call.response``; a failure says whether retrying is safe (a write may have been applied)."""
+
+    name = "send"
+
+    def __init__(self, upstream: UpstreamClient) -> None:
+        self._upstream = upstream
+
+    async def run(self, call: Call) -> None:
+        """Send ``call.request`` to the resolved account's site."""
+        assert call.resolved is not None  # resolve and transform run first
+        assert call.request is not None
+        try:
+            call.response = await self._upstream.send(call.resolved.target, call.request)
+        except UpstreamError as exc:
+            if call.request.method in _SAFE_METHODS:
+                advice = "Reading is safe to retry."
+            else:  # a write that timed out or lost its connection may still have been applied upstream
+                advice = "The change may or may not have been applied: read the object before retrying."
+            raise _with_advice(exc, advice) from exc
+
+
+def _with_advice(exc: UpstreamError, advice: str) -> UpstreamError:
+    """Return an error of the same class (observers count by class) whose message ends with ``advice``."""
+    copy = type(exc).__new__(type(exc))
+    copy.args = (f"{exc}. {advice}",)
+    copy.__dict__.update(exc.__dict__)
+    return copy

@@ -1,0 +1,19 @@
+"""Step 6, shape: Confluence's answer -> what the agent gets (JSON as structured content, errors explained)."""
+
+from __future__ import annotations
+
+from confluence_mcp.pipeline.context import Call
+from confluence_mcp.upstream.results import outcome_from_response
+
+
+class ShapeResult:
+    """Sets ``call.outcome`` from the upstream response, with normalized rate-limit figures."""
+
+    name = "shape"
+
+    async def run(self, call: Call) -> None:
+        """Turn ``call.response`` into the call's outcome."""
+        assert call.tool is not None  # the earlier steps set these
+        assert call.request is not None
+        assert call.response is not None
+        call.outcome = outcome_from_response(call.tool.name, call.request, call.response)
