@@ -38,7 +38,8 @@ class McpEndpoint:
         self._sdk = sdk
         self._resolver = resolver
         self._settings = settings
-        self._lean = lean
+        self.lean = lean
+        """The lean path, or None when ``server.fast_path`` is off (every request goes to the SDK)."""
         self._allowed_hosts = settings.effective_allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -50,7 +51,7 @@ class McpEndpoint:
         except RequestRefused as exc:
             await guards.send_refusal(send, exc)
             return
-        if self._lean is not None and await self._lean.try_handle(scope, body, token, resolved, send):
+        if self.lean is not None and await self.lean.try_handle(scope, body, token, resolved, send):
             return
         state = scope.setdefault("state", {})
         state[RESOLVED_KEY] = resolved
