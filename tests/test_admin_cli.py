@@ -15,7 +15,8 @@ from confluence_mcp.admin_cli import parse_duration
 from confluence_mcp.cli import main
 from confluence_mcp.server.app import create_app, secret_cipher, wrap
 from confluence_mcp.settings import load_settings
-from confluence_mcp.store.base import ApiToken, McpServer, open_store
+from confluence_mcp.store.base import ApiToken, McpServer
+from confluence_mcp.store.opening import open_store
 from confluence_mcp.store.tokens import hash_token
 from tests.support.admin import MCP_HEADERS
 from tests.support.servers import serve_asgi

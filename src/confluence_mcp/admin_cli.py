@@ -196,7 +196,7 @@ def _command(command: Command, flags: Mapping[str, str] | None = None) -> Callab
 
 async def _with_service(settings: Settings, command: Command, args: argparse.Namespace) -> int:
     from confluence_mcp.server.app import secret_cipher
-    from confluence_mcp.store.base import open_store
+    from confluence_mcp.store.opening import open_store
 
     if settings.store_url.startswith("memory://"):
         raise ConfigError("store.url: memory:// forgets everything when this command ends; use sqlite or redis")

@@ -17,6 +17,7 @@
     │   ├── BodyTooLarge       413
     │   ├── ServiceStarting    503 while the SDK loads
     │   └── ServiceUnavailable 503 when the store cannot answer
+    ├── SimulatedFailure       the Confluence simulator's own errors (simulator/)
     └── ToolCallFailed         a tool call that ran and failed (an isError result)
         ├── InvalidArguments   arguments that break the schema or the URL
         └── UpstreamError      Confluence could not be reached or answered badly
@@ -58,6 +59,8 @@ __all__ = [
     "RequestRefused",
     "ServiceStarting",
     "ServiceUnavailable",
+    "SimulatedAnswer",
+    "SimulatedFailure",
     "SpecError",
     "StoreError",
     "ToolCallFailed",
@@ -196,6 +199,10 @@ class RateLimited(UpstreamStatusError):
         super().__init__(429, message)
 
 
+class SimulatedFailure(ConfluenceMcpError):
+    """Base of the Confluence simulator's own errors: it ships in the package for tests, bench and demo mode."""
+
+
 @dataclass(frozen=True, slots=True)
 class JsonRpcAnswer:
     """A JSON-RPC error: its code, and the HTTP status it rides on in the handshake and the 2026-07-28 era."""
@@ -225,7 +232,12 @@ class ExitAnswer:
     status: int
 
 
-Answer = JsonRpcAnswer | HttpAnswer | ToolErrorAnswer | ExitAnswer
+@dataclass(frozen=True, slots=True)
+class SimulatedAnswer:
+    """The simulator's Confluence-shaped error response, with the status the exception carries."""
+
+
+Answer = JsonRpcAnswer | HttpAnswer | ToolErrorAnswer | ExitAnswer | SimulatedAnswer
 
 # Application codes sit outside JSON-RPC's reserved -32768..-32000 range: -31000 minus the HTTP status.
 _TOOL_ERROR = ToolErrorAnswer()
@@ -255,6 +267,7 @@ ANSWERS: dict[type[ConfluenceMcpError], Answer] = {
     UpstreamConnectionError: _TOOL_ERROR,
     UpstreamStatusError: _TOOL_ERROR,
     RateLimited: _TOOL_ERROR,
+    SimulatedFailure: SimulatedAnswer(),
 }
 """Every exception class -> its one answer; a test fails when a class of the package is missing here."""
 

@@ -28,8 +28,9 @@ from confluence_mcp.server.lean import LeanPath
 from confluence_mcp.server.sdk import SdkBridge
 from confluence_mcp.server.static_config import load_static_config
 from confluence_mcp.settings import SECRET_KEY_ENV, Settings
-from confluence_mcp.store.base import Store, open_store
+from confluence_mcp.store.base import Store
 from confluence_mcp.store.cipher import Cipher, load_or_create_key_file
+from confluence_mcp.store.opening import open_store
 from confluence_mcp.upstream.client import UpstreamClient, open_sender
 
 log = logging.getLogger("confluence_mcp.server")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from confluence_mcp.errors import SimulatedFailure
+
 TEXT_FIELDS: Final = frozenset({"title", "text", "space.title", "user.fullname"})
 EQUALITY_FIELDS: Final = frozenset(
     {"type", "space", "space.key", "space.type", "label", "id", "content", "ancestor", "parent", "creator"}
@@ -39,7 +41,7 @@ _OFFSET: Final = re.compile(r"([+-]?\d+)([yMwdhm])")
 _KEYWORDS: Final = frozenset({"and", "or", "not", "in", "order", "by", "asc", "desc"})
 
 
-class CqlError(Exception):
+class CqlError(SimulatedFailure):
     """CQL the simulator cannot parse or does not accept; the message is the reason."""
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
+from confluence_mcp.errors import SimulatedFailure
+
 if TYPE_CHECKING:
     from confluence_mcp.simulator.state import State
 
@@ -82,7 +84,7 @@ def v1_error_body(status: int, message: str, *, detail: str | None = None) -> Js
     }
 
 
-class Problem(Exception):
+class Problem(SimulatedFailure):
     """A Confluence error answer raised by a handler; the gateway renders it in the path's API dialect."""
 
     def __init__(

@@ -16,6 +16,8 @@ from typing import Any, Final, Literal, get_args
 
 import httpx
 
+from confluence_mcp.errors import SimulatedFailure
+
 RateLimitDialect = Literal["burst", "quota", "gateway", "pathological"]
 RATE_LIMIT_DIALECTS: Final[tuple[str, ...]] = get_args(RateLimitDialect)
 
@@ -40,7 +42,7 @@ _FIELD_TYPES: Final[dict[str, type]] = {
 }
 
 
-class SimulatedDrop(httpx.RemoteProtocolError):
+class SimulatedDrop(SimulatedFailure, httpx.RemoteProtocolError):
     """The simulator dropped the connection on purpose (a ``drop`` fault).
 
     Over a real socket the client sees the server close mid-response; in-process through ``httpx.ASGITransport``

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from confluence_mcp.store.cipher import Cipher
+    pass
 
 AuthType = Literal["basic", "bearer"]
 
@@ -139,25 +139,3 @@ class Store(Protocol):
 
     async def find_api_token_by_hash(self, token_hash: str, now: datetime) -> ApiToken | None:
         """Return the live API token with this hash, or None if missing or expired at ``now``."""
-
-
-def open_store(url: str, *, cipher: Cipher) -> Store:
-    """Build (not yet open) the store for ``url``: ``memory://``, ``sqlite:///path`` or ``redis://…``."""
-    from confluence_mcp.errors import ConfigError
-
-    if url.startswith("memory://"):
-        from confluence_mcp.store.memory import MemoryStore
-
-        return MemoryStore(cipher=cipher)
-    if url.startswith("sqlite://"):
-        from confluence_mcp.store.sqlite import SqliteStore
-
-        # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
-        return SqliteStore(url.removeprefix("sqlite:///"), cipher=cipher)
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from confluence_mcp.store.redis import RedisStore  # imported only when chosen
-
-        return RedisStore(url, cipher=cipher)
-    raise ConfigError(
-        f"store.url: unsupported scheme in {url!r}; use memory://, sqlite:///PATH or redis://HOST:PORT/DB"
-    )
