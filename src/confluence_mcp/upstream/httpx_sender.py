@@ -6,7 +6,13 @@ import httpx
 
 from confluence_mcp.settings import UpstreamSettings
 from confluence_mcp.upstream.request import UpstreamRequest
-from confluence_mcp.upstream.sender import DEFAULT_HEADERS, UpstreamResponse, request_headers, translated_errors
+from confluence_mcp.upstream.sender import (
+    DEFAULT_HEADERS,
+    SEND_ERRORS,
+    UpstreamResponse,
+    request_headers,
+    translated_error,
+)
 from confluence_mcp.upstream.target import Target
 
 
@@ -37,7 +43,7 @@ class HttpxSender:
 
     async def send(self, target: Target, request: UpstreamRequest) -> UpstreamResponse:
         """Send ``request`` once to ``target``."""
-        with translated_errors(request):
+        try:
             response = await self.client.request(
                 request.method,
                 target.base_url + request.path,
@@ -46,6 +52,8 @@ class HttpxSender:
                 content=request.encoded_body() if request.has_body else None,
             )
             return UpstreamResponse(status=response.status_code, headers=response.headers, content=response.content)
+        except SEND_ERRORS as exc:
+            raise translated_error(exc, request) from exc
 
     async def aclose(self) -> None:
         """Close the client and its pool."""

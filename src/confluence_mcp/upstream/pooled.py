@@ -16,7 +16,13 @@ import httpx
 
 from confluence_mcp.settings import UpstreamSettings
 from confluence_mcp.upstream.request import UpstreamRequest
-from confluence_mcp.upstream.sender import DEFAULT_HEADERS, UpstreamResponse, request_headers, translated_errors
+from confluence_mcp.upstream.sender import (
+    DEFAULT_HEADERS,
+    SEND_ERRORS,
+    UpstreamResponse,
+    request_headers,
+    translated_error,
+)
 from confluence_mcp.upstream.target import Target
 from confluence_mcp.upstream.transport import LeanTransport
 
@@ -45,7 +51,7 @@ class PooledSender:
         path = target.base_path + request.path
         if request.query:
             path = f"{path}?{urlencode(request.query, quote_via=quote)}"
-        with translated_errors(request):
+        try:
             raw_headers = [
                 (k.encode("latin-1"), v.encode("latin-1"))
                 for k, v in (DEFAULT_HEADERS | request_headers(target, request)).items()
@@ -59,6 +65,8 @@ class PooledSender:
                 text = value.decode("latin-1")
                 headers[key] = f"{headers[key]}, {text}" if key in headers else text
             return UpstreamResponse(status=head.status, headers=headers, content=_decoded(body, headers))
+        except SEND_ERRORS as exc:
+            raise translated_error(exc, request) from exc
 
     async def aclose(self) -> None:
         """Close every pooled connection."""

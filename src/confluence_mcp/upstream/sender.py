@@ -6,8 +6,7 @@ Two implementations exist: ``PooledSender`` (our HTTP/1.1 keep-alive pool, the d
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -55,22 +54,20 @@ def request_headers(target: Target, request: UpstreamRequest) -> dict[str, str]:
     return headers
 
 
-@contextlib.contextmanager
-def translated_errors(request: UpstreamRequest) -> Iterator[None]:
-    """Turn httpx's exceptions (which both senders raise) into UpstreamError naming the request."""
+def translated_error(exc: Exception, request: UpstreamRequest) -> UpstreamError:
+    """Return the UpstreamError, naming the request, for one of httpx's exceptions (which both senders raise)."""
     where = f"{request.method} {request.path}"
-    try:
-        yield
-    except httpx.PoolTimeout as exc:
-        raise UpstreamTimeout(f"no free connection to Confluence in time for {where} (pool exhausted)") from exc
-    except httpx.TimeoutException as exc:
+    if isinstance(exc, httpx.PoolTimeout):
+        return UpstreamTimeout(f"no free connection to Confluence in time for {where} (pool exhausted)")
+    if isinstance(exc, httpx.TimeoutException):
         kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
-        raise UpstreamTimeout(f"Confluence did not answer in time ({kind} timeout) for {where}") from exc
-    except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-        raise UpstreamConnectionError(
-            f"could not reach Confluence for {where}: the connection failed or was dropped"
-        ) from exc
-    except httpx.HTTPError as exc:
-        raise UpstreamError(f"request to Confluence failed for {where}: {type(exc).__name__}") from exc
-    except UnicodeEncodeError as exc:  # a header argument outside Latin-1 cannot be sent
-        raise UpstreamError(f"a header value for {where} is not Latin-1 text") from exc
+        return UpstreamTimeout(f"Confluence did not answer in time ({kind} timeout) for {where}")
+    if isinstance(exc, httpx.ConnectError | httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return UpstreamConnectionError(f"could not reach Confluence for {where}: the connection failed or was dropped")
+    if isinstance(exc, UnicodeEncodeError):  # a header argument outside Latin-1 cannot be sent
+        return UpstreamError(f"a header value for {where} is not Latin-1 text")
+    return UpstreamError(f"request to Confluence failed for {where}: {type(exc).__name__}")
+
+
+SEND_ERRORS = (httpx.HTTPError, UnicodeEncodeError)
+"""What a sender catches and hands to ``translated_error`` (a plain try costs nothing until it fires)."""
