@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from confluence_mcp.errors import NotFound
+from confluence_mcp.errors import NotFound, ServiceUnavailable, StoreError
 from confluence_mcp.pipeline.catalog import Catalog, ToolView
 from confluence_mcp.policy.filters import ToolFilter
 from confluence_mcp.store.base import Account, McpServer, Store
@@ -45,14 +45,20 @@ class TokenResolver:
         self._api_tokens.clear()
 
     async def resolve(self, token: str) -> Resolved | None:
-        """Return the live MCP server for ``token``, or None when unknown, revoked or expired."""
+        """Return the live MCP server for ``token``, or None when unknown, revoked or expired.
+
+        Raises ServiceUnavailable when the store cannot answer.
+        """
         token_hash = hash_token(token)
         now_mono = time.monotonic()
         hit = self._servers.get(token_hash)
         if hit is not None and hit[0] > now_mono:
             resolved = hit[1]
         else:
-            resolved = await self._load(token_hash)
+            try:
+                resolved = await self._load(token_hash)
+            except StoreError as exc:  # a store outage is not an unknown token: say so, and let clients retry
+                raise ServiceUnavailable("The MCP server registry is unavailable; retry shortly") from exc
             if len(self._servers) > 10_000:
                 self._servers.clear()  # bound memory under a flood of random tokens
             self._servers[token_hash] = (now_mono + self._ttl, resolved)

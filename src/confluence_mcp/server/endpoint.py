@@ -10,8 +10,6 @@ from confluence_mcp.errors import (
     HostNotAllowed,
     OriginNotAllowed,
     RequestRefused,
-    ServiceUnavailable,
-    StoreError,
     UnknownMcpServer,
 )
 from confluence_mcp.pipeline.resolver import Resolved, TokenResolver
@@ -65,10 +63,7 @@ class McpEndpoint:
         origin = guards.header(scope, b"origin")
         if not guards.origin_allowed(origin, self._settings.allowed_origins, self._allowed_hosts):
             raise OriginNotAllowed("Origin not allowed")
-        try:
-            resolved = await self._resolver.resolve(token) if token else None
-        except StoreError as exc:
-            raise ServiceUnavailable("The MCP server registry is unavailable; retry shortly") from exc
+        resolved = await self._resolver.resolve(token) if token else None
         if resolved is None:
             # Unknown, revoked and expired tokens answer alike: nothing says whether one ever existed.
             raise UnknownMcpServer("Not found")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from confluence_mcp.errors import UnknownMcpServer
+from confluence_mcp.errors import ApiTokenRequired, UnknownMcpServer
 from confluence_mcp.pipeline.context import Call
 from confluence_mcp.pipeline.resolver import TokenResolver
 
@@ -22,6 +22,9 @@ class ResolveServer:
         resolved = call.resolved
         if resolved is None:
             resolved = await self._resolver.resolve(call.token)
+            # Only the endpoint sees the request's headers, so only it can accept a bearer token.
+            if resolved is not None and resolved.server.require_api_token_auth:
+                raise ApiTokenRequired("This MCP server requires 'Authorization: Bearer <API token>'")
         if resolved is None or resolved.expired(datetime.now(UTC)):
             raise UnknownMcpServer("Not found")
         call.resolved = resolved

@@ -6,7 +6,7 @@ from confluence_mcp.errors import UpstreamError
 from confluence_mcp.pipeline.context import Call
 from confluence_mcp.upstream.client import UpstreamClient
 
-_SAFE_METHODS = frozenset({"GET", "HEAD"})
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class SendUpstream:
@@ -34,6 +34,6 @@ class SendUpstream:
 def _with_advice(exc: UpstreamError, advice: str) -> UpstreamError:
     """Return an error of the same class (observers count by class) whose message ends with ``advice``."""
     copy = type(exc).__new__(type(exc))
-    copy.args = (f"{exc}. {advice}",)
+    copy.args = (f"{str(exc).rstrip('.')}. {advice}",)
     copy.__dict__.update(exc.__dict__)
     return copy
