@@ -8,6 +8,7 @@ import pytest
 
 PACKAGES = [
     "confluence_mcp",
+    "confluence_mcp.admin",
     "confluence_mcp.openapi",
     "confluence_mcp.store",
     "confluence_mcp.simulator",

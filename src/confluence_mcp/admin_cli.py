@@ -20,8 +20,8 @@ from typing import Any
 
 import anyio
 
-from confluence_mcp.admin_models import AccountInput, McpServerInput, iso_z, parse_input
-from confluence_mcp.admin_service import AdminService
+from confluence_mcp.admin.models import AccountInput, McpServerInput, iso_z, parse_input
+from confluence_mcp.admin.service import AdminService
 from confluence_mcp.cli import print_table
 from confluence_mcp.errors import ConfigError, InvalidInput
 from confluence_mcp.openapi import Tool

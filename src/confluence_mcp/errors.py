@@ -6,7 +6,14 @@
     ├── StoreError             the store failed or refused a write
     │   └── NotFound           no such record (or one we must not admit exists)
     ├── InvalidInput           an admin or CLI request that breaks a rule
+    │   ├── InvalidBody        a request body that does not match its schema
+    │   └── Conflict           a request that clashes with the current state (a record from the settings file)
     ├── UnknownTool            a tool that does not exist for this MCP server
+    ├── HttpProblem            a failure that exists only at the HTTP layer; carries response headers
+    │   ├── Unauthorized       no valid API token
+    │   ├── MethodNotAllowed   the path exists, the method does not
+    │   ├── PayloadTooLarge    the body is over the limit
+    │   └── MalformedJson      the body is empty or not JSON
     └── UpstreamError          Confluence could not be reached or answered badly
         ├── UpstreamTimeout    connect or read timed out
         ├── UpstreamConnectionError  refused, reset or dropped
@@ -19,16 +26,24 @@ Foreign exceptions are translated once, at the boundary that meets them (``raise
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
     "ConfigError",
+    "Conflict",
     "ConfluenceMcpError",
+    "HttpProblem",
+    "InvalidBody",
     "InvalidInput",
+    "MalformedJson",
+    "MethodNotAllowed",
     "NotFound",
+    "PayloadTooLarge",
     "RateLimited",
     "SpecError",
     "StoreError",
+    "Unauthorized",
     "UnknownTool",
     "UpstreamConnectionError",
     "UpstreamError",
@@ -106,3 +121,35 @@ class RateLimited(UpstreamStatusError):
     def __init__(self, message: str, retry_after: int | None) -> None:
         self.retry_after = retry_after
         super().__init__(429, message)
+
+
+class InvalidBody(InvalidInput):
+    """A request body does not match its schema; ``details`` lists each field and its problem."""
+
+
+class Conflict(InvalidInput):
+    """The request clashes with the current state, e.g. it edits a record declared in the settings file."""
+
+
+class HttpProblem(ConfluenceMcpError):
+    """A failure that only exists at the HTTP layer; ``headers`` go into the error response."""
+
+    def __init__(self, message: str, headers: Mapping[str, str] | None = None) -> None:
+        self.headers = dict(headers or {})
+        super().__init__(message)
+
+
+class Unauthorized(HttpProblem):
+    """The request carries no valid API token."""
+
+
+class MethodNotAllowed(HttpProblem):
+    """The path exists but does not answer this method."""
+
+
+class PayloadTooLarge(HttpProblem):
+    """The request body is over the configured limit."""
+
+
+class MalformedJson(HttpProblem):
+    """The request body is empty or does not parse as JSON."""

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from confluence_mcp.admin.static import load_static_config
 from confluence_mcp.errors import ConfigError
 from confluence_mcp.openapi import default_documents, generate_tools
 from confluence_mcp.server.calls import ToolCaller
@@ -25,7 +26,6 @@ from confluence_mcp.server.fastpath import FastPath
 from confluence_mcp.server.mcp_endpoint import FrontDoor, McpEndpoint
 from confluence_mcp.server.resolver import TokenResolver
 from confluence_mcp.server.sdk import SdkBridge
-from confluence_mcp.server.static_config import load_static_config
 from confluence_mcp.settings import SECRET_KEY_ENV, Settings
 from confluence_mcp.store.base import Store, open_store
 from confluence_mcp.store.cipher import Cipher, load_or_create_key_file
@@ -101,7 +101,7 @@ def create_app(
         Route("/mcp/{token}", endpoint, methods=["POST"]),
         Route("/healthz", _health, methods=["GET"]),
     ]
-    from confluence_mcp.server.admin import admin_routes  # the admin API lives in its own module
+    from confluence_mcp.admin.routes import admin_routes  # the admin API lives in its own package
 
     routes.extend(admin_routes())
     app = Starlette(routes=routes, lifespan=lifespan)

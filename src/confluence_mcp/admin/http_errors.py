@@ -19,51 +19,28 @@ For 400 and 422, ``details`` lists ``{"field", "message"}`` with paths such as `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import JSONResponse
 
-from confluence_mcp.admin_models import InvalidBody
-from confluence_mcp.admin_service import Conflict
-from confluence_mcp.errors import ConfluenceMcpError, InvalidInput, NotFound, StoreError
+from confluence_mcp.errors import (
+    Conflict,
+    ConfluenceMcpError,
+    HttpProblem,
+    InvalidBody,
+    InvalidInput,
+    MalformedJson,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    StoreError,
+    Unauthorized,
+)
 
-__all__ = [
-    "HttpProblem",
-    "MalformedJson",
-    "MethodNotAllowed",
-    "PayloadTooLarge",
-    "Unauthorized",
-    "error_response",
-    "internal_error_response",
-]
-
-
-class HttpProblem(ConfluenceMcpError):
-    """A failure that only exists at the HTTP layer; ``headers`` go into the error response."""
-
-    def __init__(self, message: str, headers: Mapping[str, str] | None = None) -> None:
-        self.headers = dict(headers or {})
-        super().__init__(message)
+__all__ = ["ERROR_CODES", "error_response", "internal_error_response"]
 
 
-class Unauthorized(HttpProblem):
-    """The request carries no valid API token."""
-
-
-class MethodNotAllowed(HttpProblem):
-    """The path exists but does not answer this method."""
-
-
-class PayloadTooLarge(HttpProblem):
-    """The request body is over the configured limit."""
-
-
-class MalformedJson(HttpProblem):
-    """The request body is empty or does not parse as JSON."""
-
-
-_REGISTRY: dict[type[BaseException], tuple[int, str]] = {
+ERROR_CODES: dict[type[BaseException], tuple[int, str]] = {
     MalformedJson: (400, "invalid_json"),
     InvalidInput: (400, "invalid_value"),
     Unauthorized: (401, "unauthorized"),
@@ -79,7 +56,7 @@ _REGISTRY: dict[type[BaseException], tuple[int, str]] = {
 
 def error_response(exc: ConfluenceMcpError) -> JSONResponse:
     """Return the JSON error response for one of our exceptions (the nearest registered class wins)."""
-    status, code = next(_REGISTRY[cls] for cls in type(exc).__mro__ if cls in _REGISTRY)
+    status, code = next(ERROR_CODES[cls] for cls in type(exc).__mro__ if cls in ERROR_CODES)
     details: Any = exc.details if isinstance(exc, InvalidInput) else None
     headers = exc.headers if isinstance(exc, HttpProblem) else None
     return JSONResponse({"error": code, "message": str(exc), "details": details}, status_code=status, headers=headers)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
-from confluence_mcp.admin_models import AuthInput
+from confluence_mcp.admin.models import AuthInput
 from confluence_mcp.errors import InvalidInput
 from confluence_mcp.openapi import Tool
 from confluence_mcp.policy.filters import ToolFilter, describe_filter, normalize_methods, normalize_tags, visible_tools

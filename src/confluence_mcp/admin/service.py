@@ -1,6 +1,6 @@
-"""The admin service: accounts, MCP servers and API tokens, checked by ``admin_rules`` and written to the store.
+"""The admin service: accounts, MCP servers and API tokens, checked by ``admin.rules`` and written to the store.
 
-The admin REST API and the CLI both call ``AdminService`` with bodies already shaped by ``admin_models``; it
+The admin REST API and the CLI both call ``AdminService`` with bodies already shaped by ``admin.models``; it
 applies the rules with its settings, clock and tool catalog, raises ``InvalidInput`` naming the field
 (``instance_url``, ``config.methods[1]``), ``NotFound`` or ``Conflict``, and writes through the store. It never
 renders secrets: callers get records, plus a new token exactly once when one is minted.
@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from confluence_mcp.admin_models import AccountInput, AccountPatch, McpServerInput, McpServerPatch
-from confluence_mcp.admin_rules import (
+from confluence_mcp.admin.models import AccountInput, AccountPatch, McpServerInput, McpServerPatch
+from confluence_mcp.admin.rules import (
     atlassian_token_expiry,
     check_instance_url,
     clean_methods,
@@ -24,19 +24,15 @@ from confluence_mcp.admin_rules import (
     invalid,
     require_tools,
 )
-from confluence_mcp.errors import ConfluenceMcpError, NotFound
+from confluence_mcp.errors import Conflict, NotFound
 from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings
 from confluence_mcp.store.base import Account, ApiToken, McpServer, Store
 from confluence_mcp.store.tokens import hash_token, mint_api_token, mint_mcp_token, new_id
 
-__all__ = ["AdminService", "Conflict", "NewApiToken", "NewMcpServer"]
+__all__ = ["AdminService", "NewApiToken", "NewMcpServer"]
 
-STATIC_SERVER_PREFIX = "static-"  # ids that server/static_config.py gives servers declared in the settings file
-
-
-class Conflict(ConfluenceMcpError):
-    """The request clashes with the current state, e.g. it edits a record declared in the settings file."""
+STATIC_SERVER_PREFIX = "static-"  # ids that admin/static.py gives servers declared in the settings file
 
 
 @dataclass(frozen=True, slots=True)
