@@ -23,21 +23,46 @@ def test_pure_core_imports_no_io_modules() -> None:
     assert bad == []
 
 
+def _imports(path: Path) -> set[str]:
+    """Return the absolute module names ``path`` imports, top-level or in functions (``from M import N`` adds M.N)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def test_server_package_never_imports_the_simulator() -> None:
     """No module under server/, upstream/ or store/ imports the simulator (tests and bench/ do)."""
     offenders = []
     for package in ("server", "upstream", "store", "openapi", "policy"):
         for path in (SRC / package).rglob("*.py"):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            for node in ast.walk(tree):
-                names = []
-                if isinstance(node, ast.Import):
-                    names = [a.name for a in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module:
-                    names = [node.module]
-                if any(n.startswith("confluence_mcp.simulator") for n in names):
-                    offenders.append(str(path.relative_to(SRC)))
+            if any(n.startswith("confluence_mcp.simulator") for n in _imports(path)):
+                offenders.append(str(path.relative_to(SRC)))
     assert offenders == []
+
+
+def test_admin_and_cli_modules_are_on_no_import_cycle() -> None:
+    """No chain of imports (top-level or in functions) leads from an admin/ or cli/ module back to itself."""
+    paths = {_module_name(path): path for path in SRC.rglob("*.py")}
+    graph = {name: {n for n in _imports(path) if n in paths and n != name} for name, path in paths.items()}
+    on_cycle = []
+    for start in sorted(n for n in graph if n.startswith(("confluence_mcp.admin", "confluence_mcp.cli"))):
+        seen, frontier = set(), set(graph[start])
+        while frontier:
+            seen |= frontier
+            frontier = {n for m in frontier for n in graph[m]} - seen
+        if start in seen:
+            on_cycle.append(start)
+    assert on_cycle == []
 
 
 def test_lean_path_version_lists_match_the_sdk() -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "expiry",
     "invalid",
     "require_tools",
+    "reworded",
 ]
 
 MIN_EXPIRY = timedelta(seconds=60)
@@ -175,3 +176,8 @@ def atlassian_token_expiry(value: datetime | None, now: datetime) -> datetime | 
 def invalid(field: str, problem: str) -> InvalidInput:
     """Return the InvalidInput for ``field``: message ``field: problem`` and details ``[{field, message}]``."""
     return InvalidInput(f"{field}: {problem}", field=field, details=[{"field": field, "message": problem}])
+
+
+def reworded(exc: InvalidInput, name: str) -> str:
+    """Return the message of an ``invalid`` error with its field shown as ``name`` (a CLI flag, a settings key)."""
+    return f"{name}: {str(exc).removeprefix(f'{exc.field}: ')}"
