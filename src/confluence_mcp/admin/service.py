@@ -22,8 +22,11 @@ from confluence_mcp.admin.rules import (
     credentials,
     expiry,
     invalid,
+    new_account,
+    new_mcp_server,
     require_tools,
 )
+from confluence_mcp.admin.static import STATIC_SERVER_PREFIX
 from confluence_mcp.errors import Conflict, NotFound
 from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings
@@ -31,8 +34,6 @@ from confluence_mcp.store.base import Account, ApiToken, McpServer, Store
 from confluence_mcp.store.tokens import hash_token, mint_api_token, mint_mcp_token, new_id
 
 __all__ = ["AdminService", "NewApiToken", "NewMcpServer"]
-
-STATIC_SERVER_PREFIX = "static-"  # ids that admin/static.py gives servers declared in the settings file
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,19 +87,7 @@ class AdminService:
 
     async def create_account(self, body: AccountInput) -> Account:
         """Check and store a new account."""
-        now = self._clock()
-        auth_type, username, secret = credentials(body.auth)
-        account = Account(
-            id=new_id("acc"),
-            label=body.label,
-            instance_url=check_instance_url(body.instance_url, self._settings.upstream),
-            auth_type=auth_type,
-            username=username,
-            secret=secret,
-            api_token_expires_at=atlassian_token_expiry(body.api_token_expires_at, now),
-            created_at=now,
-            updated_at=now,
-        )
+        account = new_account(new_id("acc"), body, self._settings.upstream, self._clock())
         await self._store.create_account(account)
         self._on_change()
         return account
@@ -162,24 +151,8 @@ class AdminService:
     async def create_mcp_server(self, account_id: str, body: McpServerInput) -> NewMcpServer:
         """Check filters and expiry, mint a token and store the server; the token is returned this once."""
         await self._store.get_account(account_id)
-        now = self._clock()
-        config = body.config
-        methods = clean_methods(config.methods or [])
-        tags = clean_tags(config.tags or [])
-        require_tools(self._tools(), methods, tags)
         token = mint_mcp_token()
-        server = McpServer(
-            id=new_id("mcp"),
-            name=body.name,
-            account_id=account_id,
-            token_hash=hash_token(token),
-            methods=methods,
-            tags=tags,
-            require_api_token_auth=config.require_api_token_auth,
-            expires_at=expiry(body.expires_at, now, "expires_at"),
-            created_at=now,
-            updated_at=now,
-        )
+        server = new_mcp_server(new_id("mcp"), account_id, hash_token(token), body, self._tools(), self._clock())
         await self._store.create_mcp_server(server)
         self._on_change()
         return NewMcpServer(server=server, token=token, url=self.mcp_url(token))

@@ -1,50 +1,38 @@
-"""Accounts and MCP servers declared in the settings file, written into the store at start-up."""
+"""Accounts and MCP servers declared in the settings file, checked by the admin rules and written at start-up.
+
+Each YAML entry is shaped into the body the admin API would take (``admin.models``) and built by the same
+``admin.rules`` functions as an API or CLI request, so an entry the API would refuse stops the start-up with a
+``ConfigError`` naming its key (``accounts[0].instance_url``, ``servers[1].methods[0]``). Every entry is checked
+before any is written.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from confluence_mcp.errors import ConfigError, NotFound
-from confluence_mcp.policy.filters import normalize_methods, normalize_tags
-from confluence_mcp.settings import Settings
+from confluence_mcp.admin.models import AccountInput, McpServerInput, parse_input
+from confluence_mcp.admin.rules import new_account, new_mcp_server, reworded
+from confluence_mcp.errors import ConfigError, InvalidInput, NotFound
+from confluence_mcp.openapi import Tool
+from confluence_mcp.settings import Settings, StaticAccount, StaticServer, UpstreamSettings
 from confluence_mcp.store.base import Account, McpServer, Store
 from confluence_mcp.store.tokens import hash_token
 
+__all__ = ["STATIC_SERVER_PREFIX", "load_static_config"]
 
-def parse_time(value: str | None, key: str) -> datetime | None:
-    """Parse an ISO-8601 time from settings (naive means UTC); a bad value names its key."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ConfigError(f"{key}: {value!r} is not an ISO-8601 time such as 2026-12-31T00:00:00Z") from exc
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+STATIC_SERVER_PREFIX = "static-"
+"""Ids of MCP servers declared in the settings file start with this; the admin API refuses to change them."""
 
 
-async def load_static_config(settings: Settings, store: Store) -> None:
-    """Create or replace every statically declared account and MCP server."""
+async def load_static_config(settings: Settings, store: Store, tools: Sequence[Tool]) -> None:
+    """Check every declared account and MCP server with the admin rules, then create or replace them."""
     now = datetime.now(UTC)
-    known = {a.id for a in settings.accounts}
-    for index, item in enumerate(settings.accounts):
-        account = Account(
-            id=item.id,
-            label=item.label or item.id,
-            instance_url=item.instance_url.rstrip("/"),
-            auth_type=item.auth.type,
-            username=item.auth.username,
-            secret=item.auth.password.get_secret_value(),
-            api_token_expires_at=parse_time(item.api_token_expires_at, f"accounts[{index}].api_token_expires_at"),
-            created_at=now,
-            updated_at=now,
-        )
-        try:
-            existing = await store.get_account(account.id)
-        except NotFound:
-            await store.create_account(account)
-        else:
-            await store.update_account(replace(account, created_at=existing.created_at))
+    accounts = [_account(item, f"accounts[{i}]", settings.upstream, now) for i, item in enumerate(settings.accounts)]
+    known = {a.id for a in accounts}
+    servers: list[McpServer] = []
     for index, entry in enumerate(settings.servers):
         key = f"servers[{index}]"
         if entry.account not in known:
@@ -52,27 +40,58 @@ async def load_static_config(settings: Settings, store: Store) -> None:
                 await store.get_account(entry.account)
             except NotFound as exc:
                 raise ConfigError(f"{key}.account: no account with id {entry.account!r}") from exc
+        servers.append(_server(entry, key, tools, now))
+    for account in accounts:
         try:
-            methods = normalize_methods(entry.methods)
-            tags = normalize_tags(entry.tags)
-        except ValueError as exc:
-            raise ConfigError(f"{key}.{exc}") from exc
-        token_hash = hash_token(entry.token.get_secret_value())
-        server = McpServer(
-            id=f"static-{token_hash[:16]}",
-            name=entry.name,
-            account_id=entry.account,
-            token_hash=token_hash,
-            methods=methods,
-            tags=tags,
-            require_api_token_auth=entry.require_api_token_auth,
-            expires_at=parse_time(entry.expires_at, f"{key}.expires_at"),
-            created_at=now,
-            updated_at=now,
-        )
+            existing = await store.get_account(account.id)
+        except NotFound:
+            await store.create_account(account)
+        else:
+            await store.update_account(replace(account, created_at=existing.created_at))
+    for server in servers:
         try:
             await store.get_mcp_server(server.id)
         except NotFound:
             await store.create_mcp_server(server)
         else:
             await store.update_mcp_server(server)
+
+
+def _account(item: StaticAccount, key: str, upstream: UpstreamSettings, now: datetime) -> Account:
+    body = {
+        "label": item.label or item.id,
+        "instance_url": item.instance_url,
+        "auth": {"type": item.auth.type, "username": item.auth.username, "password": item.auth.password},
+        "api_token_expires_at": item.api_token_expires_at,
+    }
+    with _named_by(key):
+        return new_account(item.id, parse_input(AccountInput, body), upstream, now)
+
+
+def _server(entry: StaticServer, key: str, tools: Sequence[Tool], now: datetime) -> McpServer:
+    body = {
+        "name": entry.name,
+        "config": {
+            "methods": list(entry.methods),
+            "tags": list(entry.tags),
+            "require_api_token_auth": entry.require_api_token_auth,
+        },
+        "expires_at": entry.expires_at,
+    }
+    token_hash = hash_token(entry.token.get_secret_value())
+    with _named_by(key):
+        checked = parse_input(McpServerInput, body)
+        return new_mcp_server(
+            f"{STATIC_SERVER_PREFIX}{token_hash[:16]}", entry.account, token_hash, checked, tools, now
+        )
+
+
+@contextlib.contextmanager
+def _named_by(key: str) -> Iterator[None]:
+    """Turn a rule's InvalidInput into a ConfigError naming the settings key (``config.tags[1]`` -> ``tags[1]``)."""
+    try:
+        yield
+    except InvalidInput as exc:
+        # A server's filters sit under ``config`` in the API body but directly in the YAML entry.
+        inner = "" if exc.field == "config" else (exc.field or "").removeprefix("config.")
+        raise ConfigError(reworded(exc, f"{key}.{inner}" if inner else key)) from exc

@@ -86,7 +86,7 @@ def create_app(
         if owns_store:
             await the_store.open()
         try:
-            await load_static_config(settings, the_store)
+            await load_static_config(settings, the_store, catalog.tools)
             async with http, anyio.create_task_group() as tasks:
                 tasks.start_soon(sdk.run)
                 tasks.start_soon(_sweep_forever, the_store, settings.server.sweep_interval_seconds)
