@@ -8,6 +8,8 @@ import pytest
 
 PACKAGES = [
     "confluence_mcp",
+    "confluence_mcp.admin",
+    "confluence_mcp.cli",
     "confluence_mcp.openapi",
     "confluence_mcp.store",
     "confluence_mcp.simulator",

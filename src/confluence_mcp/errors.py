@@ -6,6 +6,13 @@
     ├── StoreError             the store failed or refused a write
     │   └── NotFound           no such record (or one we must not admit exists)
     ├── InvalidInput           an admin or CLI request that breaks a rule
+    │   ├── InvalidBody        a request body that does not match its schema
+    │   └── Conflict           a request that clashes with the current state (a record from the settings file)
+    ├── HttpProblem            an admin API request refused at the HTTP layer; carries response headers
+    │   ├── Unauthorized       no valid API token
+    │   ├── MethodNotAllowed   the path exists, the method does not
+    │   ├── PayloadTooLarge    the body is over the limit
+    │   └── MalformedJson      the body is empty or not JSON
     ├── ProtocolError          a JSON-RPC request refused before anything runs (a JSON-RPC error)
     │   ├── InvalidParams      params of the wrong type, a cursor that is not ours
     │   └── UnknownTool        a tool that does not exist for this MCP server
@@ -35,6 +42,7 @@ Foreign exceptions are translated once, at the boundary that meets them (``raise
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,16 +52,22 @@ __all__ = [
     "ApiTokenRequired",
     "BodyTooLarge",
     "ConfigError",
+    "Conflict",
     "ConfluenceMcpError",
     "ExitAnswer",
     "HostNotAllowed",
     "HttpAnswer",
+    "HttpProblem",
     "InvalidArguments",
+    "InvalidBody",
     "InvalidInput",
     "InvalidParams",
     "JsonRpcAnswer",
+    "MalformedJson",
+    "MethodNotAllowed",
     "NotFound",
     "OriginNotAllowed",
+    "PayloadTooLarge",
     "ProtocolError",
     "RateLimited",
     "RequestRefused",
@@ -65,6 +79,7 @@ __all__ = [
     "StoreError",
     "ToolCallFailed",
     "ToolErrorAnswer",
+    "Unauthorized",
     "UnknownMcpServer",
     "UnknownTool",
     "UpstreamConnectionError",
@@ -109,6 +124,38 @@ class InvalidInput(ConfluenceMcpError):
         self.field = field
         self.details = details
         super().__init__(message)
+
+
+class InvalidBody(InvalidInput):
+    """A request body does not match its schema; ``details`` lists each field and its problem."""
+
+
+class Conflict(InvalidInput):
+    """The request clashes with the current state, e.g. it edits a record declared in the settings file."""
+
+
+class HttpProblem(ConfluenceMcpError):
+    """An admin API failure that only exists at the HTTP layer; ``headers`` go into the error response."""
+
+    def __init__(self, message: str, headers: Mapping[str, str] | None = None) -> None:
+        self.headers = dict(headers or {})
+        super().__init__(message)
+
+
+class Unauthorized(HttpProblem):
+    """The request carries no valid API token."""
+
+
+class MethodNotAllowed(HttpProblem):
+    """The path exists but does not answer this method."""
+
+
+class PayloadTooLarge(HttpProblem):
+    """The request body is over the configured limit."""
+
+
+class MalformedJson(HttpProblem):
+    """The request body is empty or does not parse as JSON."""
 
 
 class ProtocolError(ConfluenceMcpError):
@@ -249,6 +296,13 @@ ANSWERS: dict[type[ConfluenceMcpError], Answer] = {
     StoreError: HttpAnswer(500, "store_error"),
     NotFound: HttpAnswer(404, "not_found"),
     InvalidInput: HttpAnswer(400, "invalid_value"),
+    InvalidBody: HttpAnswer(422, "invalid_body"),
+    Conflict: HttpAnswer(409, "conflict"),
+    HttpProblem: HttpAnswer(400, "bad_request"),
+    Unauthorized: HttpAnswer(401, "unauthorized"),
+    MethodNotAllowed: HttpAnswer(405, "method_not_allowed"),
+    PayloadTooLarge: HttpAnswer(413, "payload_too_large"),
+    MalformedJson: HttpAnswer(400, "invalid_json"),
     ProtocolError: JsonRpcAnswer(-32600, 400, 400),
     InvalidParams: JsonRpcAnswer(-32602, 200, 400),
     UnknownTool: JsonRpcAnswer(-32602, 200, 400),

@@ -3,23 +3,63 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from confluence_mcp.admin_service import AdminService
+from confluence_mcp.admin.service import AdminService
 from confluence_mcp.server.app import Runtime, create_app, wrap
 from confluence_mcp.settings import Settings
 from confluence_mcp.store.cipher import Cipher, generate_key
 from confluence_mcp.store.memory import MemoryStore
 from tests.support.servers import serve_asgi
 
-__all__ = ["MCP_HEADERS", "AdminApp", "admin_settings", "an_account_body", "running_admin_app"]
+__all__ = [
+    "ISO_Z_PATTERN",
+    "MCP_HEADERS",
+    "SECRET",
+    "AdminApp",
+    "admin_settings",
+    "an_account_body",
+    "error_body",
+    "error_fields",
+    "iso_in",
+    "iso_text",
+    "running_admin_app",
+]
 
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 SECRET = "ATATT3x-admin-api-canary-91c2"  # a canary the tests look for in responses
+ISO_Z_PATTERN = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+
+def iso_text(moment: datetime) -> str:
+    """Return ``moment`` as ISO-8601 UTC text with a ``Z``."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def iso_in(delta: timedelta) -> str:
+    """Return the ISO-8601 UTC text of now plus ``delta``."""
+    return iso_text(datetime.now(UTC) + delta)
+
+
+def error_body(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert ``response`` is the JSON error ``code`` with ``status`` and return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    assert body["error"] == code, body
+    assert set(body) == {"error", "message", "details"}
+    return body
+
+
+def error_fields(body: dict[str, Any]) -> list[str]:
+    """Return the field paths an error body's details name."""
+    return [problem["field"] for problem in body["details"]]
 
 
 def an_account_body(**overrides: Any) -> dict[str, Any]:

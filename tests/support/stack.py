@@ -6,6 +6,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from confluence_mcp.server.app import create_app, wrap
 from confluence_mcp.server.coalescing import CoalescingHttpToolsProtocol
 from confluence_mcp.settings import Settings
 from confluence_mcp.simulator import Simulator, create_simulator
-from confluence_mcp.store.base import ApiToken
+from confluence_mcp.store.base import ApiToken, McpServer
 from confluence_mcp.store.cipher import generate_key
 from confluence_mcp.store.tokens import hash_token, mint_api_token, new_id
 from tests.support.servers import serve_asgi
@@ -30,8 +31,9 @@ SERVERS: dict[str, dict[str, Any]] = {
     "pages": {"tags": ["pages"]},
     "groups_custom": {"methods": ["custom"], "tags": ["groups"]},
     "auth": {"require_api_token_auth": True},
-    "expired": {"expires_at": "2000-01-01T00:00:00Z"},
 }
+EXPIRED = "expired"
+"""A server that expired long ago: written to the store directly, since the settings file and the API refuse it."""
 
 
 @dataclass
@@ -108,7 +110,7 @@ def stack_settings(
 async def running_stack(*, account_auth: dict[str, Any] | None = None, **overrides: Any) -> AsyncIterator[Stack]:
     """Start the simulator and our server (memory store) on loopback; settings sections may be overridden."""
     sim = create_simulator(email=SIM_EMAIL, api_token=SIM_API_TOKEN)
-    tokens = {name: "cmcp_" + secrets.token_urlsafe(32) for name in SERVERS}
+    tokens = {name: "cmcp_" + secrets.token_urlsafe(32) for name in [*SERVERS, EXPIRED]}
     async with serve_asgi(sim.app) as sim_url:
         settings = stack_settings(sim_url, tokens, account_auth=account_auth, **overrides)
         app = create_app(settings)
@@ -116,20 +118,11 @@ async def running_stack(*, account_auth: dict[str, Any] | None = None, **overrid
         async with serve_asgi(wrap(app), http=CoalescingHttpToolsProtocol) as base_url:
             api_token = mint_api_token()
             store = app.state.runtime.store
-            await store.create_api_token(
-                ApiToken(
-                    id=new_id("tok"),
-                    name="tests",
-                    token_hash=hash_token(api_token),
-                    created_at=_now(),
-                    expires_at=None,
-                )
-            )
+            now = datetime.now(UTC)
+            await store.create_api_token(ApiToken(new_id("tok"), "tests", hash_token(api_token), now, None))
+            long_ago = datetime(2000, 1, 1, tzinfo=UTC)
+            token_hash = hash_token(tokens[EXPIRED])
+            expired = McpServer(new_id("mcp"), EXPIRED, "acme", token_hash, (), (), False, long_ago, long_ago, long_ago)
+            await store.create_mcp_server(expired)
             sim.requests.clear()
             yield Stack(base_url=base_url, sim=sim, sim_url=sim_url, tokens=tokens, app=app, api_token=api_token)
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from confluence_mcp.admin.static import load_static_config
 from confluence_mcp.errors import ConfigError
 from confluence_mcp.openapi import default_documents, generate_tools
 from confluence_mcp.pipeline import build_pipeline
@@ -26,7 +27,6 @@ from confluence_mcp.rpc import Answers
 from confluence_mcp.server.endpoint import FrontDoor, McpEndpoint
 from confluence_mcp.server.lean import LeanPath
 from confluence_mcp.server.sdk import SdkBridge
-from confluence_mcp.server.static_config import load_static_config
 from confluence_mcp.settings import SECRET_KEY_ENV, Settings
 from confluence_mcp.store.base import Store
 from confluence_mcp.store.cipher import Cipher, load_or_create_key_file
@@ -89,7 +89,7 @@ def create_app(
         if owns_store:
             await the_store.open()
         try:
-            await load_static_config(settings, the_store)
+            await load_static_config(settings, the_store, catalog.tools)
             try:
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(sdk.run)
@@ -107,7 +107,7 @@ def create_app(
         Route("/mcp/{token}", endpoint, methods=["POST"]),
         Route("/healthz", _health, methods=["GET"]),
     ]
-    from confluence_mcp.server.admin import admin_routes  # the admin API lives in its own module
+    from confluence_mcp.admin.routes import admin_routes  # the admin API lives in its own package
 
     routes.extend(admin_routes())
     app = Starlette(routes=routes, lifespan=lifespan)

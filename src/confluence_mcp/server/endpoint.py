@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from confluence_mcp import asgi
+from confluence_mcp.asgi import Message, Receive, Scope, Send
 from confluence_mcp.errors import (
     ApiTokenRequired,
     BodyTooLarge,
@@ -17,7 +19,6 @@ from confluence_mcp.server import guards
 from confluence_mcp.server.keys import HEADERS_KEY, RESOLVED_KEY, TOKEN_KEY
 from confluence_mcp.server.lean import LeanPath
 from confluence_mcp.server.sdk import SdkBridge
-from confluence_mcp.server.types import Message, Receive, Scope, Send
 from confluence_mcp.settings import ServerSettings
 
 _CHALLENGE = {"www-authenticate": 'Bearer realm="confluence-mcp", error="invalid_token"'}
@@ -54,13 +55,13 @@ class McpEndpoint:
         state = scope.setdefault("state", {})
         state[RESOLVED_KEY] = resolved
         state[TOKEN_KEY] = token
-        await self._sdk.handle(scope, guards.replay(body), _with_state_headers(state, send))
+        await self._sdk.handle(scope, asgi.replay(body), _with_state_headers(state, send))
 
     async def _admit(self, scope: Scope, token: str) -> Resolved:
         """Check Host and Origin before the token, then the token and its bearer requirement."""
-        if not guards.host_allowed(guards.header(scope, b"host"), self._allowed_hosts):
+        if not guards.host_allowed(asgi.header(scope, b"host"), self._allowed_hosts):
             raise HostNotAllowed("Invalid Host header")
-        origin = guards.header(scope, b"origin")
+        origin = asgi.header(scope, b"origin")
         if not guards.origin_allowed(origin, self._settings.allowed_origins, self._allowed_hosts):
             raise OriginNotAllowed("Origin not allowed")
         resolved = await self._resolver.resolve(token) if token else None
@@ -73,13 +74,13 @@ class McpEndpoint:
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self._settings.max_body_bytes
-        length = guards.header(scope, b"content-length")
+        length = asgi.header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             raise BodyTooLarge(f"Request body is larger than the {limit}-byte limit")
-        return await guards.read_body(receive, limit)
+        return await asgi.read_body(receive, limit)
 
     async def _bearer_ok(self, scope: Scope) -> bool:
-        value = guards.header(scope, b"authorization")
+        value = asgi.header(scope, b"authorization")
         if value is None or value[:7].lower() != "bearer ":
             return False
         token = value[7:].strip()

@@ -1,21 +1,13 @@
-"""Request guards for /mcp: Origin and Host allow-lists, a body-size limit, JSON-RPC error answers."""
+"""Request guards for /mcp: the Host and Origin allow-lists, and refusals answered as JSON-RPC errors."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
-from confluence_mcp.errors import BodyTooLarge, RequestRefused
+from confluence_mcp.asgi import Send
+from confluence_mcp.errors import RequestRefused
 from confluence_mcp.rpc import wire
-from confluence_mcp.server.types import Receive, Scope, Send
-
-
-def header(scope: Scope, name: bytes) -> str | None:
-    """Return the first value of header ``name`` (lowercase bytes), decoded, or None."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
 
 
 def origin_allowed(origin: str | None, allowed: Sequence[str], allowed_hosts: Sequence[str]) -> bool:
@@ -49,38 +41,6 @@ def host_allowed(host: str | None, allowed: Sequence[str]) -> bool:
         elif host == pattern or fnmatchcase(host, pattern):
             return True
     return False
-
-
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """Read the whole request body; raise BodyTooLarge as soon as it passes ``limit`` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"Request body is larger than the {limit}-byte limit")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def replay(body: bytes) -> Receive:
-    """Return a receive callable that yields ``body`` once, then waits like a quiet client."""
-    sent = False
-
-    async def receive() -> dict[str, object]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive
 
 
 async def send_refusal(send: Send, exc: RequestRefused) -> None:

@@ -12,13 +12,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from confluence_mcp import asgi
+from confluence_mcp.asgi import Scope, Send
 from confluence_mcp.errors import ProtocolError, RequestRefused
 from confluence_mcp.pipeline.resolver import Resolved
 from confluence_mcp.rpc import wire
 from confluence_mcp.rpc.answers import Answers
 from confluence_mcp.rpc.versions import HANDSHAKE_VERSIONS, META_CAPABILITIES, META_VERSION, MODERN_VERSIONS
-from confluence_mcp.server import guards
-from confluence_mcp.server.types import Scope, Send
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _PAGE_CACHE_LIMIT = 4096  # views are few; the bound only guards against misuse
@@ -33,13 +33,13 @@ class LeanPath:
 
     async def try_handle(self, scope: Scope, body: bytes, token: str, resolved: Resolved, send: Send) -> bool:
         """Answer the request if it is one we serve directly; otherwise return False, having sent nothing."""
-        content_type = guards.header(scope, b"content-type")
+        content_type = asgi.header(scope, b"content-type")
         if content_type is None or not content_type.startswith("application/json"):
             return False
-        accept = guards.header(scope, b"accept")
+        accept = asgi.header(scope, b"accept")
         if accept is not None and "application/json" not in accept and "*/*" not in accept:
             return False
-        version = guards.header(scope, b"mcp-protocol-version")
+        version = asgi.header(scope, b"mcp-protocol-version")
         modern = version in MODERN_VERSIONS
         if version is not None and not modern and version not in HANDSHAKE_VERSIONS:
             return False
@@ -94,9 +94,9 @@ class LeanPath:
 
 def _modern_envelope_ok(scope: Scope, method: Any, params: dict[str, Any], version: str | None) -> bool:
     # The 2026-07-28 routing headers must mirror the body exactly; any doubt goes to the SDK's checks.
-    if guards.header(scope, b"mcp-method") != method:
+    if asgi.header(scope, b"mcp-method") != method:
         return False
-    if method == "tools/call" and guards.header(scope, b"mcp-name") != params.get("name"):
+    if method == "tools/call" and asgi.header(scope, b"mcp-name") != params.get("name"):
         return False
     meta = params.get("_meta")
     return (

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from confluence_mcp.asgi import Receive, Scope, Send
 from confluence_mcp.errors import ConfluenceMcpError, ServiceStarting, rpc_answer_for
 from confluence_mcp.pipeline.catalog import Catalog
 from confluence_mcp.pipeline.resolver import Resolved
@@ -20,7 +21,6 @@ from confluence_mcp.rpc.answers import Answers, call_result
 from confluence_mcp.rpc.versions import INSTRUCTIONS, SERVER_INFO, SERVER_NAME
 from confluence_mcp.server import guards
 from confluence_mcp.server.keys import HEADERS_KEY, RESOLVED_KEY, TOKEN_KEY
-from confluence_mcp.server.types import Receive, Scope, Send
 
 if TYPE_CHECKING:
     from mcp import MCPError

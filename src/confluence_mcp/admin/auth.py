@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 
-from confluence_mcp.server.http_errors import Unauthorized
+from confluence_mcp.errors import Unauthorized
 
 __all__ = ["REALM", "bearer_token", "challenge", "require_api_token"]
 

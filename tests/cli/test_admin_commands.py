@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
 import httpx
 import pytest
 
-from confluence_mcp.admin_cli import parse_duration
 from confluence_mcp.cli import main
+from confluence_mcp.cli.flags import parse_duration
 from confluence_mcp.server.app import create_app, secret_cipher, wrap
 from confluence_mcp.settings import load_settings
-from confluence_mcp.store.base import ApiToken, McpServer
+from confluence_mcp.store.base import ApiToken, McpServer, Store
 from confluence_mcp.store.opening import open_store
 from confluence_mcp.store.tokens import hash_token
 from tests.support.admin import MCP_HEADERS
 from tests.support.servers import serve_asgi
 
 ATLASSIAN_TOKEN = "ATATT3x-cli-canary-5d1e"
+_Record = TypeVar("_Record")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], list[str]]:
@@ -43,34 +46,29 @@ def add_account(capsys: pytest.CaptureFixture[str], data_dir: Path, *extra: str)
     return out[-1]
 
 
-def stored_api_tokens(data_dir: Path) -> list[ApiToken]:
-    """Read the API tokens straight from the store in ``data_dir``."""
+def _stored(data_dir: Path, read: Callable[[Store], Awaitable[list[_Record]]]) -> list[_Record]:
+    """Open the store in ``data_dir`` as the commands do, and return what ``read`` reads from it."""
 
-    async def read() -> list[ApiToken]:
+    async def opened() -> list[_Record]:
         settings = load_settings(None, data_dir=data_dir)
         store = open_store(settings.store_url, cipher=secret_cipher(settings))
         await store.open()
         try:
-            return await store.list_api_tokens()
+            return await read(store)
         finally:
             await store.close()
 
-    return anyio.run(read)
+    return anyio.run(opened)
+
+
+def stored_api_tokens(data_dir: Path) -> list[ApiToken]:
+    """Read the API tokens straight from the store in ``data_dir``."""
+    return _stored(data_dir, lambda store: store.list_api_tokens())
 
 
 def stored_mcp_servers(data_dir: Path) -> list[McpServer]:
     """Read the MCP servers straight from the store in ``data_dir``."""
-
-    async def read() -> list[McpServer]:
-        settings = load_settings(None, data_dir=data_dir)
-        store = open_store(settings.store_url, cipher=secret_cipher(settings))
-        await store.open()
-        try:
-            return await store.list_mcp_servers()
-        finally:
-            await store.close()
-
-    return anyio.run(read)
+    return _stored(data_dir, lambda store: store.list_mcp_servers())
 
 
 # api-tokens

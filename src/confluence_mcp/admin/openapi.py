@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from confluence_mcp.admin_models import ErrorView
+from confluence_mcp.admin.models import ErrorView
 
 __all__ = ["OperationSpec", "build_document"]
 

@@ -1,6 +1,6 @@
-"""The admin service: accounts, MCP servers and API tokens, checked by ``admin_rules`` and written to the store.
+"""The admin service: accounts, MCP servers and API tokens, checked by ``admin.rules`` and written to the store.
 
-The admin REST API and the CLI both call ``AdminService`` with bodies already shaped by ``admin_models``; it
+The admin REST API and the CLI both call ``AdminService`` with bodies already shaped by ``admin.models``; it
 applies the rules with its settings, clock and tool catalog, raises ``InvalidInput`` naming the field
 (``instance_url``, ``config.methods[1]``), ``NotFound`` or ``Conflict``, and writes through the store. It never
 renders secrets: callers get records, plus a new token exactly once when one is minted.
@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from confluence_mcp.admin_models import AccountInput, AccountPatch, McpServerInput, McpServerPatch
-from confluence_mcp.admin_rules import (
+from confluence_mcp.admin.models import AccountInput, AccountPatch, McpServerInput, McpServerPatch
+from confluence_mcp.admin.rules import (
     atlassian_token_expiry,
     check_instance_url,
     clean_methods,
@@ -22,21 +22,18 @@ from confluence_mcp.admin_rules import (
     credentials,
     expiry,
     invalid,
+    new_account,
+    new_mcp_server,
     require_tools,
 )
-from confluence_mcp.errors import ConfluenceMcpError, NotFound
+from confluence_mcp.admin.static import STATIC_SERVER_PREFIX
+from confluence_mcp.errors import Conflict, NotFound
 from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings
 from confluence_mcp.store.base import Account, ApiToken, McpServer, Store
 from confluence_mcp.store.tokens import hash_token, mint_api_token, mint_mcp_token, new_id
 
-__all__ = ["AdminService", "Conflict", "NewApiToken", "NewMcpServer"]
-
-STATIC_SERVER_PREFIX = "static-"  # ids that server/static_config.py gives servers declared in the settings file
-
-
-class Conflict(ConfluenceMcpError):
-    """The request clashes with the current state, e.g. it edits a record declared in the settings file."""
+__all__ = ["AdminService", "NewApiToken", "NewMcpServer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,19 +87,7 @@ class AdminService:
 
     async def create_account(self, body: AccountInput) -> Account:
         """Check and store a new account."""
-        now = self._clock()
-        auth_type, username, secret = credentials(body.auth)
-        account = Account(
-            id=new_id("acc"),
-            label=body.label,
-            instance_url=check_instance_url(body.instance_url, self._settings.upstream),
-            auth_type=auth_type,
-            username=username,
-            secret=secret,
-            api_token_expires_at=atlassian_token_expiry(body.api_token_expires_at, now),
-            created_at=now,
-            updated_at=now,
-        )
+        account = new_account(new_id("acc"), body, self._settings.upstream, self._clock())
         await self._store.create_account(account)
         self._on_change()
         return account
@@ -166,24 +151,8 @@ class AdminService:
     async def create_mcp_server(self, account_id: str, body: McpServerInput) -> NewMcpServer:
         """Check filters and expiry, mint a token and store the server; the token is returned this once."""
         await self._store.get_account(account_id)
-        now = self._clock()
-        config = body.config
-        methods = clean_methods(config.methods or [])
-        tags = clean_tags(config.tags or [])
-        require_tools(self._tools(), methods, tags)
         token = mint_mcp_token()
-        server = McpServer(
-            id=new_id("mcp"),
-            name=body.name,
-            account_id=account_id,
-            token_hash=hash_token(token),
-            methods=methods,
-            tags=tags,
-            require_api_token_auth=config.require_api_token_auth,
-            expires_at=expiry(body.expires_at, now, "expires_at"),
-            created_at=now,
-            updated_at=now,
-        )
+        server = new_mcp_server(new_id("mcp"), account_id, hash_token(token), body, self._tools(), self._clock())
         await self._store.create_mcp_server(server)
         self._on_change()
         return NewMcpServer(server=server, token=token, url=self.mcp_url(token))

@@ -1,46 +1,23 @@
-"""The command line: serve, tools, accounts, mcp, api-tokens."""
+"""``confluence-mcp tools list|show``: inspect the generated tools, filtered as an MCP server would filter them."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from confluence_mcp import __version__
-from confluence_mcp.errors import ConfluenceMcpError
+from confluence_mcp.cli.flags import comma_list
+from confluence_mcp.cli.table import print_table
 from confluence_mcp.openapi import Tool, default_documents, generate_tools
 from confluence_mcp.policy.filters import ToolFilter, normalize_methods, normalize_tags, visible_tools
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the process exit code (errors are one line on stderr, exit 2)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 2
-    try:
-        result: int = handler(args)
-    except ConfluenceMcpError as exc:
-        print(f"confluence-mcp: error: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"confluence-mcp: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    return result
+__all__ = ["add_commands"]
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="confluence-mcp", description="Confluence Cloud as MCP tools.")
-    parser.add_argument("--version", action="version", version=f"confluence-mcp {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-
+def add_commands(commands: Any) -> None:
+    """Register ``tools list`` and ``tools show`` on ``commands``."""
     tools = commands.add_parser("tools", help="inspect the generated tools")
     tool_commands = tools.add_subparsers(title="tools commands", metavar="COMMAND")
     listing = tool_commands.add_parser("list", help="list tools (a table, or JSON with --json)")
@@ -53,11 +30,6 @@ def _parser() -> argparse.ArgumentParser:
     _spec_option(show)
     show.add_argument("name")
     show.set_defaults(handler=_tools_show)
-
-    from confluence_mcp.admin_cli import add_admin_commands  # keeps this module small
-
-    add_admin_commands(commands)
-    return parser
 
 
 def _spec_option(parser: argparse.ArgumentParser) -> None:
@@ -75,15 +47,11 @@ def _load(args: argparse.Namespace) -> tuple[Tool, ...]:
     return generate_tools(specs)
 
 
-def _split(value: str) -> list[str]:
-    return [v for v in (part.strip() for part in value.split(",")) if v]
-
-
 def _tools_list(args: argparse.Namespace) -> int:
     tools = _load(args)
     tool_filter = ToolFilter(
-        methods=frozenset(normalize_methods(_split(args.methods))),
-        tags=frozenset(normalize_tags(_split(args.tags))),
+        methods=frozenset(normalize_methods(comma_list(args.methods))),
+        tags=frozenset(normalize_tags(comma_list(args.tags))),
     )
     shown = visible_tools(tools, tool_filter)
     if args.json:
@@ -106,13 +74,3 @@ def _tools_show(args: argparse.Namespace) -> int:
     json.dump(tool.as_dict(), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0
-
-
-def print_table(header: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "") -> None:
-    """Print rows as aligned columns under ``header``; ``empty`` instead when there are none."""
-    if not rows and empty:
-        print(empty)
-        return
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

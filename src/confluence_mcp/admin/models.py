@@ -2,7 +2,7 @@
 
 A body that does not match its model (a wrong type, a missing or unknown field) raises ``InvalidBody``, which
 names every offending field as a path such as ``config.methods[1]``. Rules that need the settings, the clock or
-the tool catalog (https only, expiry windows, "no tool passes") live in ``admin_service``.
+the tool catalog (https only, expiry windows, "no tool passes") live in ``admin.rules``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from confluence_mcp.errors import InvalidInput
+from confluence_mcp.errors import InvalidBody
 
 __all__ = [
     "AccountInput",
@@ -33,7 +33,6 @@ __all__ = [
     "AuthInput",
     "AuthView",
     "ErrorView",
-    "InvalidBody",
     "McpConfigInput",
     "McpConfigPatch",
     "McpConfigView",
@@ -48,10 +47,6 @@ __all__ = [
 ]
 
 _Model = TypeVar("_Model", bound=BaseModel)
-
-
-class InvalidBody(InvalidInput):
-    """A request body does not match its schema; ``details`` lists each field and its problem."""
 
 
 def iso_z(moment: datetime) -> str:

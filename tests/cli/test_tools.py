@@ -9,7 +9,7 @@ import pytest
 
 from confluence_mcp.cli import main
 
-OFFICIAL_V2 = Path(__file__).resolve().parents[1].parent / "shared" / "openapi-official" / "confluence-v2.json"
+OFFICIAL_V2 = Path(__file__).resolve().parents[2].parent / "shared" / "openapi-official" / "confluence-v2.json"
 
 
 def test_tools_list_json_has_every_required_field(capsys: pytest.CaptureFixture[str]) -> None:

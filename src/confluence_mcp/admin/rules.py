@@ -1,25 +1,27 @@
 """The pure admin rules: site URLs, credentials, filters and expiry windows; data in, values or InvalidInput out.
 
-No I/O and no store: ``AdminService`` calls these with the settings, the clock and the tool catalog it holds,
-so the same checks guard the REST API and the CLI. Every failure is an ``InvalidInput`` whose ``field`` and
-message name the body field (``instance_url``, ``config.methods[1]``).
+No I/O: ``new_account`` and ``new_mcp_server`` turn a checked body into a store record without touching a store.
+``AdminService`` calls them with the settings, the clock and the tool catalog it holds, and ``admin.static`` with
+the accounts and servers of the settings file, so the same checks guard the REST API, the CLI and the YAML.
+Every failure is an ``InvalidInput`` whose ``field`` and message name the body field (``instance_url``,
+``config.methods[1]``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
-from confluence_mcp.admin_models import AuthInput
+from confluence_mcp.admin.models import AccountInput, AuthInput, McpServerInput
 from confluence_mcp.errors import InvalidInput
 from confluence_mcp.openapi import Tool
 from confluence_mcp.policy.filters import ToolFilter, describe_filter, normalize_methods, normalize_tags, visible_tools
 from confluence_mcp.settings import UpstreamSettings
-from confluence_mcp.store.base import AuthType
+from confluence_mcp.store.base import Account, AuthType, McpServer
 
 __all__ = [
     "MAX_ATLASSIAN_TOKEN_LIFETIME",
@@ -31,7 +33,10 @@ __all__ = [
     "credentials",
     "expiry",
     "invalid",
+    "new_account",
+    "new_mcp_server",
     "require_tools",
+    "reworded",
 ]
 
 MIN_EXPIRY = timedelta(seconds=60)
@@ -126,22 +131,21 @@ def credentials(auth: AuthInput) -> tuple[AuthType, str | None, str]:
 
 def clean_methods(values: Sequence[str]) -> tuple[str, ...]:
     """Return normalized method filter entries; a malformed one is named by index (``config.methods[1]``)."""
-    for index, value in enumerate(values):
-        try:
-            normalize_methods([value])
-        except ValueError as exc:
-            raise invalid(f"config.methods[{index}]", str(exc).removeprefix("methods: ")) from None
-    return normalize_methods(values)
+    return _clean(values, normalize_methods, "methods")
 
 
 def clean_tags(values: Sequence[str]) -> tuple[str, ...]:
     """Return normalized tag filter entries; a malformed one is named by index (``config.tags[2]``)."""
+    return _clean(values, normalize_tags, "tags")
+
+
+def _clean(values: Sequence[str], normalize: Callable[[Sequence[str]], tuple[str, ...]], name: str) -> tuple[str, ...]:
     for index, value in enumerate(values):
         try:
-            normalize_tags([value])
+            normalize([value])
         except ValueError as exc:
-            raise invalid(f"config.tags[{index}]", str(exc).removeprefix("tags: ")) from None
-    return normalize_tags(values)
+            raise invalid(f"config.{name}[{index}]", str(exc).removeprefix(f"{name}: ")) from None
+    return normalize(values)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -172,6 +176,49 @@ def atlassian_token_expiry(value: datetime | None, now: datetime) -> datetime | 
     return moment.astimezone(UTC)
 
 
+def new_account(account_id: str, body: AccountInput, upstream: UpstreamSettings, now: datetime) -> Account:
+    """Return the account ``body`` describes, created ``now``, after every account rule."""
+    auth_type, username, secret = credentials(body.auth)
+    return Account(
+        id=account_id,
+        label=body.label,
+        instance_url=check_instance_url(body.instance_url, upstream),
+        auth_type=auth_type,
+        username=username,
+        secret=secret,
+        api_token_expires_at=atlassian_token_expiry(body.api_token_expires_at, now),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def new_mcp_server(
+    server_id: str, account_id: str, token_hash: str, body: McpServerInput, tools: Sequence[Tool], now: datetime
+) -> McpServer:
+    """Return the MCP server ``body`` describes, created ``now``, after every MCP server rule."""
+    config = body.config
+    methods = clean_methods(config.methods or [])
+    tags = clean_tags(config.tags or [])
+    require_tools(tools, methods, tags)
+    return McpServer(
+        id=server_id,
+        name=body.name,
+        account_id=account_id,
+        token_hash=token_hash,
+        methods=methods,
+        tags=tags,
+        require_api_token_auth=config.require_api_token_auth,
+        expires_at=expiry(body.expires_at, now, "expires_at"),
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def invalid(field: str, problem: str) -> InvalidInput:
     """Return the InvalidInput for ``field``: message ``field: problem`` and details ``[{field, message}]``."""
     return InvalidInput(f"{field}: {problem}", field=field, details=[{"field": field, "message": problem}])
+
+
+def reworded(exc: InvalidInput, name: str) -> str:
+    """Return the message of an ``invalid`` error with its field shown as ``name`` (a CLI flag, a settings key)."""
+    return f"{name}: {str(exc).removeprefix(f'{exc.field}: ')}"

@@ -2,7 +2,7 @@
 
 Paths follow Truto's, at the root: ``/integrated-account[/{account_id}[/mcp[/{mcp_id}]]]``. Every route but
 ``GET /admin/openapi.json`` needs an API token. Bodies are read under ``server.max_body_bytes``, parsed, shaped
-by ``admin_models`` and handed to ``AdminService``; every failure becomes a JSON error via ``http_errors``.
+by ``admin.models`` and handed to ``AdminService``; every failure becomes a JSON error via ``admin.http_errors``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from confluence_mcp import __version__
-from confluence_mcp.admin_models import (
+from confluence_mcp import __version__, asgi
+from confluence_mcp.admin.auth import require_api_token
+from confluence_mcp.admin.http_errors import error_response, internal_error_response
+from confluence_mcp.admin.models import (
     AccountInput,
     AccountList,
     AccountPatch,
@@ -33,19 +35,10 @@ from confluence_mcp.admin_models import (
     McpServerView,
     parse_input,
 )
-from confluence_mcp.admin_service import AdminService, NewMcpServer
-from confluence_mcp.errors import BodyTooLarge, ConfluenceMcpError
-from confluence_mcp.server import guards
-from confluence_mcp.server.admin_openapi import OperationSpec, build_document
-from confluence_mcp.server.auth import require_api_token
-from confluence_mcp.server.http_errors import (
-    MalformedJson,
-    MethodNotAllowed,
-    PayloadTooLarge,
-    error_response,
-    internal_error_response,
-)
-from confluence_mcp.server.types import Receive, Scope, Send
+from confluence_mcp.admin.openapi import OperationSpec, build_document
+from confluence_mcp.admin.service import AdminService, NewMcpServer
+from confluence_mcp.asgi import Receive, Scope, Send
+from confluence_mcp.errors import BodyTooLarge, ConfluenceMcpError, MalformedJson, MethodNotAllowed, PayloadTooLarge
 from confluence_mcp.store.base import Account, McpServer
 
 __all__ = ["OPENAPI_PATH", "account_view", "admin_routes", "mcp_server_view"]
@@ -114,7 +107,7 @@ async def read_json(request: Request, limit: int) -> Any:
     if length is not None and length.isdigit() and int(length) > limit:
         raise too_large
     try:
-        body = await guards.read_body(request.receive, limit)
+        body = await asgi.read_body(request.receive, limit)
     except BodyTooLarge:
         raise too_large from None
     if not body.strip():

@@ -1,0 +1,47 @@
+"""Our exceptions -> admin API responses: status and error code come from the one table, ``errors.ANSWERS``.
+
+Every admin API error answers ``{"error": CODE, "message": TEXT, "details": ...}``:
+
+    400 invalid_json          the body is empty or not JSON
+    400 invalid_value         a field breaks a rule (InvalidInput): https only, expiry window, no tool passes
+    401 unauthorized          no or a bad ``Authorization: Bearer <API token>`` (with WWW-Authenticate)
+    404 not_found             no such record, or an MCP server under another account (NotFound)
+    405 method_not_allowed    the path exists, the method does not (with Allow)
+    409 conflict              the record is declared in the settings file (Conflict)
+    413 payload_too_large     the body is over ``server.max_body_bytes``
+    422 invalid_body          the body does not match the schema: a wrong type, a missing or unknown field
+    500 store_error           the store failed (StoreError)
+    500 internal_error        any other failure; the message says nothing and the log has the traceback
+
+422 means "the OpenAPI document's schema rejects this body"; 400 means "well-formed, but breaks a rule".
+For 400 and 422, ``details`` lists ``{"field", "message"}`` with paths such as ``config.methods[1]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from confluence_mcp.errors import ConfluenceMcpError, HttpAnswer, HttpProblem, InvalidInput, answer_for
+
+__all__ = ["error_response", "internal_error_response"]
+
+_INTERNAL = HttpAnswer(500, "internal_error")
+
+
+def error_response(exc: ConfluenceMcpError) -> JSONResponse:
+    """Return the JSON error response for one of our exceptions, from the one table in ``errors.ANSWERS``."""
+    answer = answer_for(exc)
+    if not isinstance(answer, HttpAnswer):  # an MCP-side or CLI error reaching the admin API is a bug of ours
+        answer = _INTERNAL
+    details: Any = exc.details if isinstance(exc, InvalidInput) else None
+    headers = exc.headers if isinstance(exc, HttpProblem) else None
+    body = {"error": answer.error, "message": str(exc), "details": details}
+    return JSONResponse(body, status_code=answer.status, headers=headers)
+
+
+def internal_error_response() -> JSONResponse:
+    """Return the 500 answer for an unexpected failure; the details belong in the log, not the response."""
+    body = {"error": "internal_error", "message": "internal error; see the server log", "details": None}
+    return JSONResponse(body, status_code=500)

@@ -1,0 +1,92 @@
+"""``confluence-mcp mcp create|list|revoke``: MCP servers, each a secret URL with its own tool filters.
+
+``create`` prints the new URL alone on the last line, for ``| tail -n 1``; it is never shown again.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from confluence_mcp.admin.models import McpServerInput, parse_input
+from confluence_mcp.admin.service import AdminService
+from confluence_mcp.cli.context import add_store_command
+from confluence_mcp.cli.flags import add_expiry_options, comma_list, expires_at
+from confluence_mcp.cli.table import print_table, shown_time
+
+__all__ = ["add_commands"]
+
+_FLAGS = {
+    "name": "--name",
+    "config": "--methods/--tags",
+    "config.methods": "--methods",
+    "config.tags": "--tags",
+    "expires_at": "--expires-at/--expires-in",
+}
+
+
+def add_commands(commands: Any) -> None:
+    """Register ``mcp create|list|revoke`` on ``commands``."""
+    mcp = commands.add_parser("mcp", help="manage MCP servers (secret URLs)")
+    sub = mcp.add_subparsers(title="mcp commands", metavar="COMMAND")
+    create = add_store_command(sub, "create", "create an MCP server; prints its secret URL last", _create, _FLAGS)
+    create.add_argument("account_id", metavar="ACCOUNT_ID")
+    create.add_argument("--name", required=True)
+    create.add_argument("--methods", default="", help="comma-separated: read, write, custom, list, get, ...")
+    create.add_argument("--tags", default="", help="comma-separated tags: pages, spaces, users, ...")
+    add_expiry_options(create)
+    create.add_argument("--require-api-token", action="store_true", help="also require an API token on the URL")
+    listing = add_store_command(sub, "list", "list MCP servers (never their URLs)", _list)
+    listing.add_argument("account_id", metavar="ACCOUNT_ID", nargs="?")
+    revoke = add_store_command(sub, "revoke", "revoke an MCP server: its URL stops working", _revoke)
+    revoke.add_argument("mcp_id", metavar="MCP_ID")
+
+
+async def _create(service: AdminService, args: argparse.Namespace) -> int:
+    body = parse_input(
+        McpServerInput,
+        {
+            "name": args.name,
+            "config": {
+                "methods": comma_list(args.methods),
+                "tags": comma_list(args.tags),
+                "require_api_token_auth": args.require_api_token,
+            },
+            "expires_at": expires_at(args),
+        },
+    )
+    created = await service.create_mcp_server(args.account_id, body)
+    server = created.server
+    methods = ", ".join(server.methods) or "any"
+    tags = ", ".join(server.tags) or "any"
+    print(f"Created MCP server {server.id} ({server.name}): methods [{methods}], tags [{tags}]")
+    required = "yes" if server.require_api_token_auth else "no"
+    print(f"Expires: {shown_time(server.expires_at)}; API token required: {required}")
+    print("The URL below is the secret: anyone holding it can use these tools. It is not shown again.")
+    print(created.url)
+    return 0
+
+
+async def _list(service: AdminService, args: argparse.Namespace) -> int:
+    servers = await service.list_mcp_servers(args.account_id)
+    rows = [
+        (
+            s.id,
+            s.name,
+            s.account_id,
+            ",".join(s.methods) or "any",
+            ",".join(s.tags) or "any",
+            "yes" if s.require_api_token_auth else "no",
+            shown_time(s.expires_at),
+        )
+        for s in servers
+    ]
+    header = ("ID", "NAME", "ACCOUNT", "METHODS", "TAGS", "API TOKEN", "EXPIRES")
+    print_table(header, rows, "no MCP servers")
+    return 0
+
+
+async def _revoke(service: AdminService, args: argparse.Namespace) -> int:
+    await service.delete_mcp_server(args.mcp_id)
+    print(f"Revoked MCP server {args.mcp_id}; its URL no longer works")
+    return 0

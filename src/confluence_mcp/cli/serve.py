@@ -1,0 +1,50 @@
+"""``confluence-mcp serve``: run the MCP server under uvicorn with our logging and HTTP protocol."""
+
+from __future__ import annotations
+
+import argparse
+import logging.config
+from typing import Any
+
+from confluence_mcp.cli.context import add_settings_options, settings_from
+
+__all__ = ["add_commands"]
+
+
+def add_commands(commands: Any) -> None:
+    """Register ``serve`` on ``commands``."""
+    serve = commands.add_parser("serve", help="run the MCP server")
+    add_settings_options(serve)
+    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from confluence_mcp.logs import log_config
+    from confluence_mcp.server.app import create_app, wrap
+
+    settings = settings_from(args)
+    config = log_config(settings.log_level)
+    logging.config.dictConfig(config)
+    app = wrap(create_app(settings))
+    http: Any = "auto"
+    try:
+        from confluence_mcp.server.coalescing import CoalescingHttpToolsProtocol
+    except ImportError:  # httptools missing: uvicorn's pure-Python h11 protocol still works
+        pass
+    else:
+        http = CoalescingHttpToolsProtocol
+    uvicorn.run(
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        log_config=config,
+        loop="auto",
+        http=http,
+        lifespan="on",
+        server_header=False,
+    )
+    return 0

@@ -1,0 +1,22 @@
+"""Fixtures of the admin tests: the asyncio backend and a running app with an authenticated admin client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.support.admin import AdminApp, running_admin_app
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Run async tests on asyncio, the loop uvicorn serves on."""
+    return "asyncio"
+
+
+@pytest.fixture
+async def admin() -> AsyncIterator[AdminApp]:
+    """A running app with default settings and an authenticated admin client."""
+    async with running_admin_app() as running:
+        yield running

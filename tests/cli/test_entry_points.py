@@ -1,0 +1,55 @@
+"""The ways the CLI is started: the console script, ``python -m confluence_mcp`` and ``serve``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from confluence_mcp import __version__
+from confluence_mcp.cli import main
+from confluence_mcp.server.coalescing import CoalescingHttpToolsProtocol
+from confluence_mcp.settings import SECRET_KEY_ENV
+from confluence_mcp.store.cipher import generate_key
+
+
+def test_the_console_script_runs_cli_main() -> None:
+    """The installed ``confluence-mcp`` script points at ``confluence_mcp.cli:main``."""
+    (script,) = entry_points(group="console_scripts", name="confluence-mcp")
+    assert script.load() is main
+
+
+def test_python_dash_m_prints_the_version() -> None:
+    """``python -m confluence_mcp --version`` runs the same CLI."""
+    out = subprocess.run(
+        [sys.executable, "-m", "confluence_mcp", "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == f"confluence-mcp {__version__}"
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a command the CLI lists the command groups and exits 2."""
+    assert main([]) == 2
+    out = capsys.readouterr().out
+    for group in ("serve", "tools", "accounts", "mcp", "api-tokens"):
+        assert group in out
+
+
+def test_serve_runs_uvicorn_with_our_protocol_on_the_given_address(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """serve hands uvicorn the wrapped app, --host/--port, lifespan on and the coalescing HTTP protocol."""
+    import uvicorn
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(app=app, **options))
+    monkeypatch.setattr("logging.config.dictConfig", lambda config: None)  # keep pytest's logging as it is
+    monkeypatch.setenv(SECRET_KEY_ENV, generate_key())
+    assert main(["serve", "--host", "127.0.0.2", "--port", "8123", "--data-dir", str(tmp_path)]) == 0
+    assert (seen["host"], seen["port"], seen["lifespan"]) == ("127.0.0.2", 8123, "on")
+    assert seen["http"] is CoalescingHttpToolsProtocol
+    assert callable(seen["app"])
