@@ -6,6 +6,7 @@ import asyncio
 import socket
 import time
 from dataclasses import dataclass
+from typing import Any
 
 
 def free_port() -> int:
@@ -69,6 +70,16 @@ class Result:
         ordered = sorted(self.latencies)
         index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
         return ordered[index] * 1000
+
+    def summary(self, label: str) -> dict[str, Any]:
+        """Return the figures a report keeps: rate, p50 and p99 in ms, errors."""
+        return {
+            "label": label,
+            "calls_per_s": round(self.throughput, 1),
+            "p50_ms": round(self.percentile(50), 3),
+            "p99_ms": round(self.percentile(99), 3),
+            "errors": self.errors,
+        }
 
 
 async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> tuple[int, bytes]:

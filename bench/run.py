@@ -1,6 +1,7 @@
 """The benchmark: the simulator and our server on loopback, a direct call vs our tools/call, side by side.
 
     .venv/bin/python -m bench.run [--requests 3000] [--repeat 3] [--out bench/results/latest.json]
+    .venv/bin/python -m bench.run --against GIT_REF [--requests 3000] [--rounds 6]   # two builds: bench/against.py
 
 Prints a table and writes JSON. Ratios are the figures to quote: absolute numbers move with the machine.
 """
@@ -9,135 +10,54 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.loadgen import Result, Target, free_port, run_load, run_load_httpx, wait_for_port
-from confluence_mcp.simulator import SEED
-from confluence_mcp.store.base import Account, McpServer
-from confluence_mcp.store.cipher import Cipher, generate_key
-from confluence_mcp.store.sqlite import SqliteStore
-from confluence_mcp.store.tokens import hash_token, mint_mcp_token, new_id
-
-HERE = Path(__file__).resolve().parent
-EMAIL, API_TOKEN = "agent@example.com", "sim-token"
-PAGE_ID = SEED.release_checklist_id
-MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-async def _wait_sdk_ready(port: int, deadline: float) -> None:
-    """Wait until the server reports its MCP SDK loaded, so no measurement overlaps the import."""
-    health = Target.build("127.0.0.1", port, "GET", "/healthz", {})
-    while True:
-        result = await run_load(health, concurrency=1, requests=1)
-        if b'"sdk":"ready"' in result.last_body:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError("the server's MCP SDK did not load")
-        await asyncio.sleep(0.05)
-
-
-async def _seed_store(db: Path, key: str, sim_url: str, servers: int) -> dict[str, str]:
-    store = SqliteStore(str(db), cipher=Cipher.from_key(key))
-    await store.open()
-    now = datetime.now(UTC)
-    account = Account(new_id("acc"), "bench", sim_url, "basic", EMAIL, API_TOKEN, None, now, now)
-    await store.create_account(account)
-    tokens: dict[str, str] = {}
-    filters = {"all": ((), ()), "filtered": (("read",), ("pages",))}
-    for index in range(servers):
-        token = mint_mcp_token()
-        name = list(filters)[index] if index < len(filters) else f"s{index}"
-        methods, tags = filters.get(name, ((), ()))
-        await store.create_mcp_server(
-            McpServer(new_id("mcp"), name, account.id, hash_token(token), methods, tags, False, None, now, now)
-        )
-        if name in filters:
-            tokens[name] = token
-    await store.close()
-    return tokens
-
-
-def _rpc(port: int, token: str, method: str, params: dict[str, Any]) -> Target:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
-    return Target.build("127.0.0.1", port, "POST", f"/mcp/{token}", MCP_HEADERS, body)
-
-
-def _row(label: str, result: Result) -> dict[str, Any]:
-    return {
-        "label": label,
-        "calls_per_s": round(result.throughput, 1),
-        "p50_ms": round(result.percentile(50), 3),
-        "p99_ms": round(result.percentile(99), 3),
-        "errors": result.errors,
-    }
+from bench import against
+from bench.loadgen import free_port, run_load, run_load_httpx
+from bench.seed import seed_store
+from bench.servers import (
+    HERE,
+    Process,
+    direct_target,
+    page_call,
+    report_header,
+    rpc,
+    rss_mb,
+    start_server,
+    start_simulator,
+    stop,
+    warm_up,
+    write_config,
+)
+from confluence_mcp.store.cipher import generate_key
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     """Run every measurement and return the report."""
     tmp = Path(tempfile.mkdtemp(prefix="confluence-mcp-bench-"))
-    sim_port, our_port = free_port(), free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    sim = await asyncio.create_subprocess_exec(
-        sys.executable, str(HERE / "serve_simulator.py"), "--port", str(sim_port), env=env
-    )
-    processes = [sim]
+    sim, sim_port = await start_simulator(env)
+    processes: list[Process] = [sim]
     try:
-        await wait_for_port(sim_port, time.monotonic() + 20)
         key = generate_key()
         db = tmp / "bench.db"
-        tokens = await _seed_store(db, key, f"http://127.0.0.1:{sim_port}", args.servers)
+        tokens = await seed_store(db, key, f"http://127.0.0.1:{sim_port}", args.servers)
         config = tmp / "config.yaml"
-        config.write_text(
-            f"log_level: warning\nserver: {{port: {our_port}}}\nstore: {{url: 'sqlite:///{db}'}}\n"
-            f"secrets: {{key: '{key}'}}\n",
-            encoding="utf-8",
-        )
-        call = _rpc(
-            our_port,
-            tokens["all"],
-            "tools/call",
-            {"name": "get_single_confluence_page_by_id", "arguments": {"id": PAGE_ID}},
-        )
-        started = time.monotonic()
-        ours = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "confluence_mcp", "serve", "--config", str(config), env=env
-        )
+        our_port = free_port()
+        write_config(config, our_port, db, key)
+        call = page_call(our_port, tokens["all"])
+        ours, startup_s = await start_server(sys.executable, config, our_port, call, env)
         processes.append(ours)
-        await wait_for_port(our_port, started + 30)
-        first = await run_load(call, concurrency=1, requests=1)
-        if first.errors or b'"isError":false' not in first.last_body:
-            raise RuntimeError(f"first tools/call failed: {first.last_status} {first.last_body[:300]!r}")
-        startup_s = time.monotonic() - started
-        await _wait_sdk_ready(our_port, time.monotonic() + 30)
-        rss_start = _rss_mb(ours.pid)
+        rss_start = rss_mb(ours.pid)
 
-        basic = base64.b64encode(f"{EMAIL}:{API_TOKEN}".encode()).decode()
-        direct = Target.build(
-            "127.0.0.1",
-            sim_port,
-            "GET",
-            f"/wiki/api/v2/pages/{PAGE_ID}",
-            {"Authorization": f"Basic {basic}", "Accept": "application/json"},
-        )
-        await run_load(direct, concurrency=4, requests=400)
-        await run_load(call, concurrency=4, requests=400)
+        direct = direct_target(sim_port)
+        await warm_up(direct, call)
         load = run_load_httpx if args.client == "httpx" else run_load
         runs: dict[str, list[dict[str, Any]]] = {}
         for _ in range(args.repeat):
@@ -146,36 +66,30 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 o = await load(call, concurrency=concurrency, requests=args.requests)
                 runs.setdefault(f"c{concurrency}", []).append(
                     {
-                        "direct": _row("direct", d),
-                        "ours": _row("ours", o),
+                        "direct": d.summary("direct"),
+                        "ours": o.summary("ours"),
                         "ratio": o.throughput / d.throughput,
                         "added_p50_ms": o.percentile(50) - d.percentile(50),
                     }
                 )
         listing = {}
         for name in ("all", "filtered"):
-            target = _rpc(our_port, tokens[name], "tools/list", {})
+            target = rpc(our_port, tokens[name], "tools/list", {})
             await run_load(target, concurrency=1, requests=50)
             result = await run_load(target, concurrency=1, requests=args.list_requests)
-            listing[name] = _row(f"tools/list ({name})", result)
+            listing[name] = result.summary(f"tools/list ({name})")
         total_calls = sum(args.requests for _ in range(args.repeat) for _ in (1, 16)) + 401
         if total_calls < 10_000:
             await run_load(call, concurrency=8, requests=10_000 - total_calls)
-        rss_after = _rss_mb(ours.pid)
+        rss_after = rss_mb(ours.pid)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            await asyncio.wait_for(process.wait(), timeout=10)
+        await stop(processes)
 
     def median(key: str, field: str) -> float:
         return float(statistics.median(r[field] for r in runs[key]))
 
     return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "load_client": args.client,
-        "requests_per_run": args.requests,
+        **report_header(args.client, args.requests),
         "repeat": args.repeat,
         "throughput_ratio_c1": round(median("c1", "ratio"), 3),
         "throughput_ratio_c16": round(median("c16", "ratio"), 3),
@@ -225,8 +139,14 @@ def _print(report: dict[str, Any]) -> None:
 def main() -> None:
     """Parse options, run, print and write the report."""
     parser = argparse.ArgumentParser(description="confluence-mcp benchmark")
+    parser.add_argument(
+        "--against",
+        metavar="GIT_REF",
+        help="compare this tree with GIT_REF's build, both on one simulator, in alternating rounds",
+    )
     parser.add_argument("--requests", type=int, default=3000, help="requests per measured run")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of the direct/ours pair")
+    parser.add_argument("--rounds", type=int, default=6, help="with --against: rounds of direct, this, other")
     parser.add_argument("--list-requests", type=int, default=500)
     parser.add_argument("--servers", type=int, default=1000, help="MCP servers in the store")
     parser.add_argument(
@@ -235,13 +155,19 @@ def main() -> None:
         default="httpx",
         help="load client: httpx (as the direct call is defined) or a raw keep-alive socket client",
     )
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument(
+        "--out", type=Path, help="JSON report (default bench/results/latest.json; against.json with --against)"
+    )
     args = parser.parse_args()
+    if args.against is not None:
+        against.main(args)
+        return
     report = asyncio.run(bench(args))
     _print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwrote {args.out}")
+    out: Path = args.out or HERE / "results" / "latest.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":
