@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     pass
 
 AuthType = Literal["basic", "bearer"]
+ToolExposure = Literal["all", "discovery"]
+DEFAULT_MAX_LIMIT = 100
+"""The largest ``limit`` a list tool passes upstream unless the MCP server says otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,10 @@ class McpServer:
     expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    tool_exposure: ToolExposure = "all"
+    """``all``: every visible tool in tools/list; ``discovery``: only search_tools, get_tool_schema, call_tool."""
+    max_limit: int = DEFAULT_MAX_LIMIT
+    """The cap on the ``limit`` argument of list tools."""
 
 
 @dataclass(frozen=True, slots=True)
