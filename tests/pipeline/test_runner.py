@@ -236,7 +236,7 @@ async def _one_by_one(world: World, sender: RecordingSender, call: Call) -> Tool
         ValidateArguments(world.catalog),
         BuildRequest(world.catalog),
         SendUpstream(upstream),
-        ShapeResult(),
+        ShapeResult(world.catalog),
     )
     try:
         for step in steps:

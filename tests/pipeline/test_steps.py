@@ -359,7 +359,7 @@ async def _shaped(world: World, request: UpstreamRequest, response: UpstreamResp
     call = await _ready_call(world, GET_PAGE if request.method == "GET" else UPDATE_PAGE)
     call.request = request
     call.response = response
-    await ShapeResult().run(call)
+    await ShapeResult(world.catalog).run(call)
     assert call.outcome is not None
     return call.outcome
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from confluence_mcp.errors import ConfigError
 from confluence_mcp.openapi import Tool
+from confluence_mcp.pipeline.chatgpt_tools import ExtraTool
 from confluence_mcp.policy.filters import ToolFilter, visible_tools
-from confluence_mcp.upstream.request import RequestPlan
+from confluence_mcp.upstream.request import RequestPlan, UpstreamRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,22 @@ class ToolView:
             raise ValueError("cursor is past the end of the list")
         page = self.pages[index] if self.pages else ()
         return page, encode_cursor(index + 1) if index + 1 < len(self.pages) else None
+
+
+class Plan(Protocol):
+    """What turns a tool's validated arguments into its upstream request."""
+
+    def build(self, arguments: Mapping[str, Any]) -> UpstreamRequest:
+        """Return the request; raise InvalidArguments for a value that cannot be placed."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _ExtraPlan:
+    builder: Callable[[Mapping[str, Any]], UpstreamRequest]
+
+    def build(self, arguments: Mapping[str, Any]) -> UpstreamRequest:
+        return self.builder(arguments)
 
 
 def encode_cursor(index: int) -> str:
@@ -52,11 +70,18 @@ def decode_cursor(cursor: str) -> int:
 class Catalog:
     """Every tool we serve, with what a call needs precomputed; views are cached per filter."""
 
-    def __init__(self, tools: tuple[Tool, ...], *, page_size: int = 100) -> None:
+    def __init__(self, tools: tuple[Tool, ...], *, page_size: int = 100, extras: Sequence[ExtraTool] = ()) -> None:
+        clash = sorted({t.name for t in tools} & {e.tool.name for e in extras})
+        if clash:
+            raise ConfigError(f"documents: tool names {', '.join(clash)} are reserved for the server's own tools")
+        tools = (*tools, *(e.tool for e in extras))
         self.tools = tools
         self.page_size = page_size
         self.by_name = {t.name: t for t in tools}
-        self.plans = {t.name: RequestPlan(t.binding) for t in tools}
+        self.plans: dict[str, Plan] = {t.name: RequestPlan(t.binding) for t in tools}
+        self.plans.update({e.tool.name: _ExtraPlan(e.build) for e in extras})
+        self.shapers = {e.tool.name: e.shape for e in extras}
+        """Result shapers of the tools that need their own; the others use ``outcome_from_response``."""
         self._validators: dict[str, Draft202012Validator] = {}
         self._wire = {t.name: _wire_tool(t) for t in tools}
         self._views: dict[ToolFilter, ToolView] = {}

@@ -36,7 +36,7 @@ def build_pipeline(catalog: Catalog, resolver: TokenResolver, upstream: Upstream
             ValidateArguments(catalog),
             BuildRequest(catalog),
             SendUpstream(upstream),
-            ShapeResult(),
+            ShapeResult(catalog),
         ),
         observers=(LogOutcome(),),
     )

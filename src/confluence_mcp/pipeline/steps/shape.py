@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from confluence_mcp.pipeline.catalog import Catalog
 from confluence_mcp.pipeline.context import Call
 from confluence_mcp.upstream.results import outcome_from_response
 
@@ -11,9 +12,16 @@ class ShapeResult:
 
     name = "shape"
 
+    def __init__(self, catalog: Catalog) -> None:
+        self._shapers = catalog.shapers
+
     async def run(self, call: Call) -> None:
         """Turn ``call.response`` into the call's outcome."""
         assert call.tool is not None  # the earlier steps set these
         assert call.request is not None
         assert call.response is not None
-        call.outcome = outcome_from_response(call.tool.name, call.request, call.response)
+        shaper = self._shapers.get(call.tool.name)
+        if shaper is not None:  # search and fetch answer in ChatGPT's shapes
+            call.outcome = shaper(call.request, call.response)
+        else:
+            call.outcome = outcome_from_response(call.tool.name, call.request, call.response)
