@@ -223,7 +223,8 @@ async def test_tag_and_custom_method_filters_combine(stack: Stack) -> None:
     ("arguments", "fragment"),
     [
         ({}, "argument 'id' is required"),
-        ({"id": 12}, "argument 'id': 12 is not of type 'string'"),
+        ({"id": True}, "argument 'id': True is not of type 'string'"),
+        ({"id": -3}, "argument 'id': -3 is not of type 'string'"),
         ({"id": "1", "colour": "red"}, "'colour' was unexpected"),
         ({"id": "../etc"}, "argument 'id'"),
     ],

@@ -2,10 +2,11 @@
 
     1. resolve     the live MCP server behind the URL token           steps/resolve.py
     2. visible     the tool is in that server's filtered view          steps/visibility.py
-    3. arguments   arguments match the tool's input schema             steps/arguments.py
-    4. transform   arguments -> the upstream request                   steps/transform.py
-    5. send        the request goes to Confluence (one shared pool)    steps/send.py
-    6. shape       Confluence's answer -> the agent's result           steps/shape.py
+    3. coerce      digits sent as numbers, counts sent as text, fixed   steps/coerce.py
+    4. arguments   arguments match the tool's input schema             steps/arguments.py
+    5. transform   arguments -> the upstream request                   steps/transform.py
+    6. send        the request goes to Confluence (one shared pool)    steps/send.py
+    7. shape       Confluence's answer -> the agent's result           steps/shape.py
     observers      see every finished call: log                        observers/log.py
 
 A step that raises ToolCallFailed ends the call with a tool error; one that raises another of our errors
@@ -19,6 +20,7 @@ from confluence_mcp.pipeline.observers.log import LogOutcome
 from confluence_mcp.pipeline.resolver import TokenResolver
 from confluence_mcp.pipeline.runner import Pipeline
 from confluence_mcp.pipeline.steps.arguments import ValidateArguments
+from confluence_mcp.pipeline.steps.coerce import CoerceArguments
 from confluence_mcp.pipeline.steps.resolve import ResolveServer
 from confluence_mcp.pipeline.steps.send import SendUpstream
 from confluence_mcp.pipeline.steps.shape import ShapeResult
@@ -33,6 +35,7 @@ def build_pipeline(catalog: Catalog, resolver: TokenResolver, upstream: Upstream
         steps=(
             ResolveServer(resolver),
             CheckVisible(),
+            CoerceArguments(catalog),
             ValidateArguments(catalog),
             BuildRequest(catalog),
             SendUpstream(upstream),
