@@ -129,7 +129,7 @@ async def test_resolve_refuses_an_already_resolved_server_whose_expiry_has_passe
         token=world.open_token,
         name=GET_PAGE,
         arguments={},
-        resolved=Resolved(server=expired_server, target=live.target, view=live.view),
+        resolved=Resolved(server=expired_server, target=live.target, view=live.view, listing=live.view),
     )
 
     with pytest.raises(UnknownMcpServer, match=r"^Not found$"):

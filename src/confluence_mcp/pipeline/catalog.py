@@ -14,6 +14,7 @@ from jsonschema.exceptions import ValidationError
 from confluence_mcp.errors import ConfigError
 from confluence_mcp.openapi import Tool
 from confluence_mcp.pipeline.chatgpt_tools import ExtraTool
+from confluence_mcp.pipeline.discovery import META_TOOLS
 from confluence_mcp.policy.filters import ToolFilter, visible_tools
 from confluence_mcp.upstream.request import RequestPlan, UpstreamRequest
 
@@ -85,6 +86,7 @@ class Catalog:
         self._validators: dict[str, Draft202012Validator] = {}
         self._wire = {t.name: _wire_tool(t) for t in tools}
         self._views: dict[ToolFilter, ToolView] = {}
+        self._discovery: ToolView | None = None
 
     def view(self, tool_filter: ToolFilter) -> ToolView:
         """Return the (cached) view for ``tool_filter``."""
@@ -96,6 +98,19 @@ class Catalog:
             view = ToolView(tools=tools, by_name={t.name: t for t in tools}, pages=pages)
             self._views[tool_filter] = view
         return view
+
+    def discovery_view(self) -> ToolView:
+        """Return what tools/list shows in discovery mode: the three meta tools, on one page."""
+        view = self._discovery
+        if view is None:
+            wire = tuple(_wire_tool(t) for t in META_TOOLS)
+            view = ToolView(tools=META_TOOLS, by_name={t.name: t for t in META_TOOLS}, pages=(wire,))
+            self._discovery = view
+        return view
+
+    def wire(self, name: str) -> dict[str, Any]:
+        """Return a tool's tools/list entry by name (KeyError when there is no such tool)."""
+        return self._wire[name]
 
     def input_schema(self, name: str) -> Mapping[str, Any] | None:
         """Return a tool's inputSchema by name (for the SDK's header-mirroring check)."""

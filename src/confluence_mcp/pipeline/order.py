@@ -1,12 +1,13 @@
 """The order of a tools/call, written once: read this file to know what every call goes through.
 
     1. resolve     the live MCP server behind the URL token           steps/resolve.py
-    2. visible     the tool is in that server's filtered view          steps/visibility.py
-    3. coerce      digits sent as numbers, counts sent as text, fixed   steps/coerce.py
-    4. arguments   arguments match the tool's input schema             steps/arguments.py
-    5. transform   arguments -> the upstream request                   steps/transform.py
-    6. send        the request goes to Confluence (one shared pool)    steps/send.py
-    7. shape       Confluence's answer -> the agent's result           steps/shape.py
+    2. discover    discovery mode: meta tools answered, call_tool unwrapped steps/discover.py
+    3. visible     the tool is in that server's filtered view          steps/visibility.py
+    4. coerce      digits sent as numbers, counts sent as text, fixed  steps/coerce.py
+    5. arguments   arguments match the tool's input schema             steps/arguments.py
+    6. transform   arguments -> the upstream request                   steps/transform.py
+    7. send        the request goes to Confluence (one shared pool)    steps/send.py
+    8. shape       Confluence's answer -> the agent's result           steps/shape.py
     observers      see every finished call: log                        observers/log.py
 
 A step that raises ToolCallFailed ends the call with a tool error; one that raises another of our errors
@@ -21,6 +22,7 @@ from confluence_mcp.pipeline.resolver import TokenResolver
 from confluence_mcp.pipeline.runner import Pipeline
 from confluence_mcp.pipeline.steps.arguments import ValidateArguments
 from confluence_mcp.pipeline.steps.coerce import CoerceArguments
+from confluence_mcp.pipeline.steps.discover import AnswerDiscovery
 from confluence_mcp.pipeline.steps.resolve import ResolveServer
 from confluence_mcp.pipeline.steps.send import SendUpstream
 from confluence_mcp.pipeline.steps.shape import ShapeResult
@@ -34,6 +36,7 @@ def build_pipeline(catalog: Catalog, resolver: TokenResolver, upstream: Upstream
     return Pipeline(
         steps=(
             ResolveServer(resolver),
+            AnswerDiscovery(catalog),
             CheckVisible(),
             CoerceArguments(catalog),
             ValidateArguments(catalog),

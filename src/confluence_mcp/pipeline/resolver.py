@@ -22,6 +22,9 @@ class Resolved:
     server: McpServer
     target: Target
     view: ToolView
+    """The tools this server's filters let an agent find and call."""
+    listing: ToolView
+    """What its tools/list shows: ``view`` itself, or the meta tools in discovery mode."""
 
     def expired(self, now: datetime) -> bool:
         """Return whether the server's expiry has passed at ``now``."""
@@ -78,7 +81,8 @@ class TokenResolver:
         except NotFound:
             return None
         view = self._catalog.view(ToolFilter(methods=frozenset(server.methods), tags=frozenset(server.tags)))
-        return Resolved(server=server, target=target_for_account(account), view=view)
+        listing = self._catalog.discovery_view() if server.tool_exposure == "discovery" else view
+        return Resolved(server=server, target=target_for_account(account), view=view, listing=listing)
 
     async def api_token_valid(self, token: str) -> bool:
         """Return whether ``token`` is a live API token."""

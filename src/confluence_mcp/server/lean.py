@@ -82,7 +82,7 @@ class LeanPath:
         return True
 
     def _list(self, resolved: Resolved, params: Mapping[str, Any], modern: bool) -> bytes:
-        page = self._answers.tools_page(resolved.view, params.get("cursor"))
+        page = self._answers.tools_page(resolved.listing, params.get("cursor"))
         key = (*page.key, modern)
         result = self._list_pages.get(key)
         if result is None:

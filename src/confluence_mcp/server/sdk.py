@@ -42,7 +42,7 @@ def build_mcp_server(catalog: Catalog, answers: Answers) -> Server[Any]:
     ) -> mt.ListToolsResult:
         resolved, _ = _resolved(ctx)
         try:
-            page = answers.tools_page(resolved.view, params.cursor if params else None)
+            page = answers.tools_page(resolved.listing, params.cursor if params else None)
         except ConfluenceMcpError as exc:
             raise _mcp_error(exc) from exc
         tools = wire_pages.get(page.key)
