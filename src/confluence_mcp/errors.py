@@ -14,6 +14,8 @@
     │   ├── PayloadTooLarge    the body is over the limit
     │   └── MalformedJson      the body is empty or not JSON
     ├── ProtocolError          a JSON-RPC request refused before anything runs (a JSON-RPC error)
+    │   ├── ParseError         the body is not JSON, or nests too deep
+    │   ├── InvalidRequest     a batch, or a message field of the wrong type
     │   ├── InvalidParams      params of the wrong type, a cursor that is not ours
     │   └── UnknownTool        a tool that does not exist for this MCP server
     ├── RequestRefused         an MCP request refused at the HTTP layer
@@ -23,7 +25,8 @@
     │   ├── ApiTokenRequired   401 with WWW-Authenticate
     │   ├── BodyTooLarge       413
     │   ├── ServiceStarting    503 while the SDK loads
-    │   └── ServiceUnavailable 503 when the store cannot answer
+    │   ├── ServiceUnavailable 503 with Retry-After when the store cannot answer
+    │   └── InternalFailure    -32603 with a log reference, instead of a text 500
     ├── SimulatedFailure       the Confluence simulator's own errors (simulator/)
     └── ToolCallFailed         a tool call that ran and failed (an isError result)
         ├── InvalidArguments   arguments that break the schema or the URL
@@ -58,15 +61,18 @@ __all__ = [
     "HostNotAllowed",
     "HttpAnswer",
     "HttpProblem",
+    "InternalFailure",
     "InvalidArguments",
     "InvalidBody",
     "InvalidInput",
     "InvalidParams",
+    "InvalidRequest",
     "JsonRpcAnswer",
     "MalformedJson",
     "MethodNotAllowed",
     "NotFound",
     "OriginNotAllowed",
+    "ParseError",
     "PayloadTooLarge",
     "ProtocolError",
     "RateLimited",
@@ -162,6 +168,18 @@ class ProtocolError(ConfluenceMcpError):
     """A JSON-RPC request we refuse before running anything; it becomes a JSON-RPC error, not a tool result."""
 
 
+class ParseError(ProtocolError):
+    """The body is not JSON, or nests deeper than we parse."""
+
+
+class InvalidRequest(ProtocolError):
+    """The body is JSON but not one JSON-RPC message: a batch, or a field of the wrong type."""
+
+    def __init__(self, message: str, request_id: int | str | None = None) -> None:
+        self.request_id = request_id
+        super().__init__(message)
+
+
 class InvalidParams(ProtocolError):
     """The request's params are unusable: a field of the wrong type, or a cursor that is not ours."""
 
@@ -207,7 +225,14 @@ class ServiceStarting(RequestRefused):
 
 
 class ServiceUnavailable(RequestRefused):
-    """The store could not be asked who this token belongs to."""
+    """The store could not be asked who this token belongs to; clients may retry after a second."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, {"retry-after": "1"})
+
+
+class InternalFailure(RequestRefused):
+    """A failure of ours that no other class describes; the message carries a reference to the log line."""
 
 
 class ToolCallFailed(ConfluenceMcpError):
@@ -304,6 +329,8 @@ ANSWERS: dict[type[ConfluenceMcpError], Answer] = {
     PayloadTooLarge: HttpAnswer(413, "payload_too_large"),
     MalformedJson: HttpAnswer(400, "invalid_json"),
     ProtocolError: JsonRpcAnswer(-32600, 400, 400),
+    ParseError: JsonRpcAnswer(-32700, 400, 400),
+    InvalidRequest: JsonRpcAnswer(-32600, 400, 400),
     InvalidParams: JsonRpcAnswer(-32602, 200, 400),
     UnknownTool: JsonRpcAnswer(-32602, 200, 400),
     RequestRefused: JsonRpcAnswer(-31400, 400, 400),
@@ -314,6 +341,7 @@ ANSWERS: dict[type[ConfluenceMcpError], Answer] = {
     BodyTooLarge: JsonRpcAnswer(-31413, 413, 413),
     ServiceStarting: JsonRpcAnswer(-31503, 503, 503),
     ServiceUnavailable: JsonRpcAnswer(-31503, 503, 503),
+    InternalFailure: JsonRpcAnswer(-32603, 500, 500),
     ToolCallFailed: _TOOL_ERROR,
     InvalidArguments: _TOOL_ERROR,
     UpstreamError: _TOOL_ERROR,

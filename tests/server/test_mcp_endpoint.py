@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import httpx
 import pytest
 
+from confluence_mcp.errors import StoreError
 from confluence_mcp.simulator import SEED
 from tests.support.stack import JSON_HEADERS, Stack, running_stack
 
@@ -168,22 +170,93 @@ async def test_oversized_body_is_413_and_the_server_keeps_serving(stack: Stack) 
     assert (await stack.rpc("ping")).status_code == 200
 
 
+DEEP = b'{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"x":' + b"[" * 50_000 + b"]" * 50_000 + b"}}"
+
+
 @pytest.mark.parametrize(
-    ("body", "code"),
+    ("body", "code", "words", "request_id"),
     [
-        (b"{not json", -32700),
-        (b'{"jsonrpc": "2.0", "id": 1}', -32602),
-        (b"[]", None),
+        (b"{not json", -32700, "the body is not JSON (Expecting property name", None),
+        (DEEP, -32700, "the JSON nests too deeply", None),
+        (b'[{"jsonrpc":"2.0","id":1,"method":"ping"}]', -32600, "batches are not supported", None),
+        (b"[]", -32600, "batches are not supported", None),
+        (b"null", -32600, "a JSON-RPC message is an object, not null", None),
+        (b'{"jsonrpc": "2.0", "id": 1}', -32600, "'method' is missing", 1),
+        (b'{"jsonrpc": "1.0", "id": 1, "method": "ping"}', -32600, "'jsonrpc' must be", 1),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": 5}', -32600, "'method' must be a string, got a number", 1),
+        (
+            b'{"jsonrpc": "2.0", "id": "a", "method": "tools/call", "params": "x"}',
+            -32600,
+            "'params' of tools/call",
+            "a",
+        ),
+        (b'{"jsonrpc": "2.0", "id": {"a": 1}, "method": "ping"}', -32600, "'id' must be a string or a number", None),
     ],
 )
-async def test_malformed_json_rpc_gets_a_clear_error_not_a_500(stack: Stack, body: bytes, code: int | None) -> None:
-    """Unparsable or invalid JSON-RPC gets a 4xx JSON-RPC error, and the server keeps serving."""
+async def test_malformed_json_rpc_gets_a_clear_error_not_a_500(
+    stack: Stack, body: bytes, code: int, words: str, request_id: object
+) -> None:
+    """Unparsable or malformed JSON-RPC gets a 400 naming what is wrong, no validation dump, and serving goes on."""
     async with httpx.AsyncClient() as client:
         response = await client.post(stack.url(), content=body, headers=JSON_HEADERS)
-    assert 400 <= response.status_code < 500
-    if code is not None:
-        assert response.json()["error"]["code"] == code
+    assert response.status_code == 400
+    payload = response.json()
+    assert payload["error"]["code"] == code
+    assert words in payload["error"]["message"]
+    assert payload["id"] == request_id
+    assert "validation error" not in response.text.lower()
     assert (await stack.rpc("ping")).status_code == 200
+
+
+async def test_an_unexpected_failure_is_a_json_rpc_error_with_a_logged_reference(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug of ours answers -32603 with a reference that is in the log; never a text 500, and serving goes on."""
+    resolver = stack.app.state.runtime.resolver
+    original = resolver.resolve
+    calls = 0
+
+    async def broken(token: str) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ZeroDivisionError("boom")
+        return await original(token)
+
+    monkeypatch.setattr(resolver, "resolve", broken)
+    monkeypatch.setattr(logging.getLogger("confluence_mcp"), "propagate", True)
+    response = await stack.rpc("tools/list", {})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == -32603
+    reference = error["message"].split("reference ")[1].split(")")[0]
+    assert f"reference {reference}" in caplog.text
+    assert "boom" not in response.text
+    assert (await stack.rpc("tools/list", {})).status_code == 200
+
+
+async def test_a_store_outage_is_503_with_retry_after_and_heals_by_itself(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the store fails every lookup answers 503 + Retry-After; the first lookup after it recovers works."""
+    store = stack.app.state.runtime.store
+    original = store.find_mcp_server_by_token_hash
+    down = True
+
+    async def flaky(*args: object) -> object:
+        if down:
+            raise StoreError("redis: connection refused")
+        return await original(*args)
+
+    monkeypatch.setattr(store, "find_mcp_server_by_token_hash", flaky)
+    stack.app.state.runtime.resolver.invalidate()
+    response = await stack.rpc("tools/list", {})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert "redis" not in response.text
+    down = False
+    assert (await stack.rpc("tools/list", {})).status_code == 200
 
 
 async def test_unknown_tool_is_a_protocol_error_and_nothing_goes_upstream(stack: Stack) -> None:

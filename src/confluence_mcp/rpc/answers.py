@@ -15,6 +15,7 @@ from confluence_mcp.errors import InvalidParams
 from confluence_mcp.pipeline import Call, Pipeline
 from confluence_mcp.pipeline.catalog import ToolView
 from confluence_mcp.pipeline.resolver import Resolved
+from confluence_mcp.rpc.envelope import json_type
 from confluence_mcp.rpc.versions import (
     CAPABILITIES,
     HANDSHAKE_VERSIONS,
@@ -101,12 +102,3 @@ def call_result(outcome: ToolOutcome) -> dict[str, Any]:
     if outcome.meta:
         result["_meta"] = dict(outcome.meta)
     return result
-
-
-def json_type(value: Any) -> str:
-    """Return how JSON calls ``value``'s type, with an article ("a string", "null")."""
-    if value is None:
-        return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array"}.get(
-        type(value), "an object"
-    )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import secrets
 from typing import Any
 
 from confluence_mcp import asgi
@@ -10,16 +13,23 @@ from confluence_mcp.errors import (
     ApiTokenRequired,
     BodyTooLarge,
     HostNotAllowed,
+    InternalFailure,
+    InvalidRequest,
     OriginNotAllowed,
+    ProtocolError,
     RequestRefused,
     UnknownMcpServer,
 )
 from confluence_mcp.pipeline.resolver import Resolved, TokenResolver
+from confluence_mcp.rpc.envelope import parse_message
+from confluence_mcp.rpc.versions import MODERN_VERSIONS
 from confluence_mcp.server import guards
 from confluence_mcp.server.keys import HEADERS_KEY, RESOLVED_KEY, TOKEN_KEY
 from confluence_mcp.server.lean import LeanPath
 from confluence_mcp.server.sdk import SdkBridge
 from confluence_mcp.settings import ServerSettings
+
+log = logging.getLogger("confluence_mcp.server")
 
 _CHALLENGE = {"www-authenticate": 'Bearer realm="confluence-mcp", error="invalid_token"'}
 
@@ -47,15 +57,33 @@ class McpEndpoint:
         try:
             resolved = await self._admit(scope, token)
             body = await self._body(scope, receive)
+            content_type = asgi.header(scope, b"content-type")
+            if content_type is None or not content_type.startswith("application/json"):
+                message = None  # the SDK words the content-type refusal for each era
+            else:
+                message = parse_message(body)
+            lean = self.lean
+            if (
+                message is not None
+                and lean is not None
+                and await lean.try_handle(scope, message, token, resolved, send)
+            ):
+                return
+            state = scope.setdefault("state", {})
+            state[RESOLVED_KEY] = resolved
+            state[TOKEN_KEY] = token
+            await self._sdk.handle(scope, asgi.replay(body), _with_state_headers(state, send))
         except RequestRefused as exc:
             await guards.send_refusal(send, exc)
-            return
-        if self.lean is not None and await self.lean.try_handle(scope, body, token, resolved, send):
-            return
-        state = scope.setdefault("state", {})
-        state[RESOLVED_KEY] = resolved
-        state[TOKEN_KEY] = token
-        await self._sdk.handle(scope, asgi.replay(body), _with_state_headers(state, send))
+        except ProtocolError as exc:
+            request_id = exc.request_id if isinstance(exc, InvalidRequest) else None
+            modern = asgi.header(scope, b"mcp-protocol-version") in MODERN_VERSIONS
+            await guards.send_refusal(send, exc, request_id=request_id, modern=modern)
+        except Exception:  # the top-level handler of /mcp: a JSON-RPC error with a reference, never a text 500
+            reference = secrets.token_hex(6)
+            log.exception("MCP request failed unexpectedly (reference %s)", reference)
+            with contextlib.suppress(Exception):  # the response may have started; then the log is all we have
+                await guards.send_refusal(send, InternalFailure(f"Internal error (reference {reference}); logged"))
 
     async def _admit(self, scope: Scope, token: str) -> Resolved:
         """Check Host and Origin before the token, then the token and its bearer requirement."""

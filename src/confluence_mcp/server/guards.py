@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
 from confluence_mcp.asgi import Send
-from confluence_mcp.errors import RequestRefused
+from confluence_mcp.errors import ConfluenceMcpError
 from confluence_mcp.rpc import wire
 
 
@@ -43,9 +43,11 @@ def host_allowed(host: str | None, allowed: Sequence[str]) -> bool:
     return False
 
 
-async def send_refusal(send: Send, exc: RequestRefused) -> None:
-    """Answer an HTTP-level refusal: a JSON-RPC error with ``id: null``, its status and headers from the error table."""
-    status, body, extra = wire.error_answer(exc, None, modern=False)
+async def send_refusal(
+    send: Send, exc: ConfluenceMcpError, *, request_id: int | str | None = None, modern: bool = False
+) -> None:
+    """Answer a refusal as a JSON-RPC error (``id: null`` unless known), status and headers from the error table."""
+    status, body, extra = wire.error_answer(exc, request_id, modern)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

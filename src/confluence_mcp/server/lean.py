@@ -8,7 +8,6 @@ notifications, methods we do not serve) returns False and goes to the SDK, so sp
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,11 +30,10 @@ class LeanPath:
         self._answers = answers
         self._list_pages: dict[tuple[int, str, bool], bytes] = {}
 
-    async def try_handle(self, scope: Scope, body: bytes, token: str, resolved: Resolved, send: Send) -> bool:
-        """Answer the request if it is one we serve directly; otherwise return False, having sent nothing."""
-        content_type = asgi.header(scope, b"content-type")
-        if content_type is None or not content_type.startswith("application/json"):
-            return False
+    async def try_handle(
+        self, scope: Scope, message: dict[str, Any], token: str, resolved: Resolved, send: Send
+    ) -> bool:
+        """Answer the (well-formed, JSON) request if it is one we serve directly; else return False, sending nothing."""
         accept = asgi.header(scope, b"accept")
         if accept is not None and "application/json" not in accept and "*/*" not in accept:
             return False
@@ -43,19 +41,11 @@ class LeanPath:
         modern = version in MODERN_VERSIONS
         if version is not None and not modern and version not in HANDSHAKE_VERSIONS:
             return False
-        try:
-            message = json.loads(body)
-        except ValueError:
-            return False
-        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-            return False
         request_id = message.get("id")
         if isinstance(request_id, bool) or not isinstance(request_id, int | str):
             return False
         method = message.get("method")
-        params = message.get("params", {})
-        if not isinstance(params, dict):
-            return False
+        params = message.get("params") or {}
         if modern and not _modern_envelope_ok(scope, method, params, version):
             return False
         try:
