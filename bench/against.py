@@ -107,7 +107,7 @@ async def _seed(build: Build, tmp: Path, sim_url: str, count: int, env: Mapping[
     seeded = json.loads(out.strip().splitlines()[-1])
     if not _inside(seeded["module"], build.tree):
         raise RuntimeError(f"the {build.name} build imports confluence_mcp from {seeded['module']}, not {build.tree}")
-    servers.write_config(config, build.port, db, seeded["key"])
+    servers.write_config(config, build.port, db, seeded["key"], build.tree)
     tokens: Tokens = seeded["tokens"]
     return config, tokens
 

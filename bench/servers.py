@@ -62,10 +62,23 @@ def direct_target(sim_port: int) -> Target:
     return Target.build("127.0.0.1", sim_port, "GET", f"/wiki/api/v2/pages/{PAGE_ID}", headers)
 
 
-def write_config(path: Path, port: int, db: Path, key: str) -> None:
-    """Write a server config: quiet logs, ``port`` on loopback, the SQLite store ``db`` sealed with ``key``."""
+# The load is one client hammering one MCP server on purpose: fair-share caps would measure themselves.
+_NO_CAPS = (
+    "limits: {per_server_concurrent: 0, per_server_per_minute: 0, per_account_concurrent: 0,"
+    " per_account_per_minute: 0}\n"
+)
+
+
+def write_config(path: Path, port: int, db: Path, key: str, tree: Path | None = None) -> None:
+    """Write a server config: quiet logs, ``port`` on loopback, the SQLite store ``db`` sealed with ``key``.
+
+    ``tree`` is the source tree of the build that reads it; builds from before fair share get no ``limits``.
+    """
+    settings = (tree or Path(__file__).resolve().parents[1]) / "src" / "confluence_mcp" / "settings.py"
+    caps = _NO_CAPS if "class LimitSettings" in settings.read_text(encoding="utf-8") else ""
     path.write_text(
-        f"log_level: warning\nserver: {{port: {port}}}\nstore: {{url: 'sqlite:///{db}'}}\nsecrets: {{key: '{key}'}}\n",
+        f"log_level: warning\nserver: {{port: {port}}}\nstore: {{url: 'sqlite:///{db}'}}\nsecrets: {{key: '{key}'}}\n"
+        + caps,
         encoding="utf-8",
     )
 

@@ -26,6 +26,7 @@
     │   ├── BodyTooLarge       413
     │   ├── ServiceStarting    503 while the SDK loads
     │   ├── ServiceUnavailable 503 with Retry-After when the store cannot answer
+    │   ├── CallsThrottled     429 with Retry-After: over a fair-share limit
     │   └── InternalFailure    -32603 with a log reference, instead of a text 500
     ├── SimulatedFailure       the Confluence simulator's own errors (simulator/)
     └── ToolCallFailed         a tool call that ran and failed (an isError result)
@@ -54,6 +55,7 @@ __all__ = [
     "Answer",
     "ApiTokenRequired",
     "BodyTooLarge",
+    "CallsThrottled",
     "ConfigError",
     "Conflict",
     "ConfluenceMcpError",
@@ -231,6 +233,14 @@ class ServiceUnavailable(RequestRefused):
         super().__init__(message, {"retry-after": "1"})
 
 
+class CallsThrottled(RequestRefused):
+    """An MCP server or account is over its fair share of calls; ``retry_after`` is in whole seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, {"retry-after": str(retry_after)})
+
+
 class InternalFailure(RequestRefused):
     """A failure of ours that no other class describes; the message carries a reference to the log line."""
 
@@ -341,6 +351,7 @@ ANSWERS: dict[type[ConfluenceMcpError], Answer] = {
     BodyTooLarge: JsonRpcAnswer(-31413, 413, 413),
     ServiceStarting: JsonRpcAnswer(-31503, 503, 503),
     ServiceUnavailable: JsonRpcAnswer(-31503, 503, 503),
+    CallsThrottled: JsonRpcAnswer(-31429, 429, 429),
     InternalFailure: JsonRpcAnswer(-32603, 500, 500),
     ToolCallFailed: _TOOL_ERROR,
     InvalidArguments: _TOOL_ERROR,

@@ -89,6 +89,19 @@ class UpstreamSettings(_Model):
     retry: RetrySettings = RetrySettings()
 
 
+class LimitSettings(_Model):
+    """Fair share: how many tool calls one MCP server, and one account, may run at once and per minute (0 = no cap)."""
+
+    per_server_concurrent: int = Field(default=8, ge=0)
+    """Calls one MCP server may have in flight at once, per process."""
+    per_server_per_minute: int = Field(default=300, ge=0)
+    """Calls one MCP server may start per minute, per process."""
+    per_account_concurrent: int = Field(default=16, ge=0)
+    """Calls all MCP servers of one account may have in flight at once, per process."""
+    per_account_per_minute: int = Field(default=600, ge=0)
+    """Calls all MCP servers of one account may start per minute, per process (Atlassian limits per site)."""
+
+
 class StoreSettings(_Model):
     """Where accounts, MCP servers and API tokens live."""
 
@@ -146,6 +159,7 @@ class Settings(_Model):
     data_dir: Path = Path("data")
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
+    limits: LimitSettings = LimitSettings()
     store: StoreSettings = StoreSettings()
     secrets: SecretSettings = SecretSettings()
     documents: tuple[Path, ...] = ()

@@ -88,13 +88,14 @@ def _call(name: str = "some_tool") -> Call:
 
 
 async def test_build_pipeline_lists_the_documented_order(world: World) -> None:
-    """The built pipeline runs its eight steps in the documented order, then the log observer."""
+    """The built pipeline runs its nine steps in the documented order, then the log observer."""
     upstream = UpstreamClient(RecordingSender(UpstreamResponse(200, {}, b"")), RetrySettings())
 
     pipeline = build_pipeline(world.catalog, world.resolver, upstream)
 
     assert pipeline.names == (
         "resolve",
+        "fair_share",
         "discover",
         "visible",
         "coerce",
@@ -102,6 +103,7 @@ async def test_build_pipeline_lists_the_documented_order(world: World) -> None:
         "transform",
         "send",
         "shape",
+        "fair_share",
         "log",
     )
 

@@ -473,3 +473,22 @@ async def test_malformed_call_params_on_the_modern_era_are_400(stack: Stack) -> 
     response = await stack.rpc("tools/call", params, headers=headers)
     assert response.status_code == 400
     assert "'params.arguments' of list_all_confluence_spaces" in response.json()["error"]["message"]
+
+
+async def test_a_server_over_its_fair_share_gets_429_with_retry_after_and_nothing_goes_upstream() -> None:
+    """The third call in a minute of a server capped at two is a JSON-RPC error at HTTP 429 saying when to retry."""
+    async with running_stack(limits={"per_server_per_minute": 2}) as stack:
+        for _ in range(2):
+            assert (await stack.call("list_all_confluence_spaces", {}))["isError"] is False
+        stack.sim.requests.clear()
+        response = await stack.rpc("tools/call", {"name": "list_all_confluence_spaces", "arguments": {}})
+        assert response.status_code == 429
+        wait = int(response.headers["retry-after"])
+        assert 1 <= wait <= 30  # the bucket refills 2 calls a minute, so at most 30 s to the next one
+        assert response.json()["error"] == {
+            "code": -31429,
+            "message": f"Too many calls for this MCP server: at most 2 per minute. Retry after {wait} seconds.",
+        }
+        assert stack.sim.requests == []
+        other = await stack.call("list_all_confluence_spaces", {}, server="read")
+        assert other["isError"] is False

@@ -1,14 +1,15 @@
 """The order of a tools/call, written once: read this file to know what every call goes through.
 
     1. resolve     the live MCP server behind the URL token           steps/resolve.py
-    2. discover    discovery mode: meta tools answered, call_tool unwrapped steps/discover.py
-    3. visible     the tool is in that server's filtered view          steps/visibility.py
-    4. coerce      digits sent as numbers, counts sent as text, fixed  steps/coerce.py
-    5. arguments   arguments match the tool's input schema             steps/arguments.py
-    6. transform   arguments -> the upstream request                   steps/transform.py
-    7. send        the request goes to Confluence (one shared pool)    steps/send.py
-    8. shape       Confluence's answer -> the agent's result           steps/shape.py
-    observers      see every finished call: log                        observers/log.py
+    2. fair_share  the server and account are within their call caps   steps/fair_share.py
+    3. discover    discovery mode: meta tools answered, call_tool unwrapped steps/discover.py
+    4. visible     the tool is in that server's filtered view          steps/visibility.py
+    5. coerce      digits sent as numbers, counts sent as text, fixed  steps/coerce.py
+    6. arguments   arguments match the tool's input schema             steps/arguments.py
+    7. transform   arguments -> the upstream request                   steps/transform.py
+    8. send        the request goes to Confluence (one shared pool)    steps/send.py
+    9. shape       Confluence's answer -> the agent's result           steps/shape.py
+    observers      see every finished call: fair_share (gives the slot back), log  observers/log.py
 
 A step that raises ToolCallFailed ends the call with a tool error; one that raises another of our errors
 (UnknownTool, UnknownMcpServer) refuses it with a JSON-RPC error; a step that sets ``call.outcome`` ends it.
@@ -23,19 +24,25 @@ from confluence_mcp.pipeline.runner import Pipeline
 from confluence_mcp.pipeline.steps.arguments import ValidateArguments
 from confluence_mcp.pipeline.steps.coerce import CoerceArguments
 from confluence_mcp.pipeline.steps.discover import AnswerDiscovery
+from confluence_mcp.pipeline.steps.fair_share import FairShare
 from confluence_mcp.pipeline.steps.resolve import ResolveServer
 from confluence_mcp.pipeline.steps.send import SendUpstream
 from confluence_mcp.pipeline.steps.shape import ShapeResult
 from confluence_mcp.pipeline.steps.transform import BuildRequest
 from confluence_mcp.pipeline.steps.visibility import CheckVisible
+from confluence_mcp.settings import LimitSettings
 from confluence_mcp.upstream.client import UpstreamClient
 
 
-def build_pipeline(catalog: Catalog, resolver: TokenResolver, upstream: UpstreamClient) -> Pipeline:
+def build_pipeline(
+    catalog: Catalog, resolver: TokenResolver, upstream: UpstreamClient, limits: LimitSettings | None = None
+) -> Pipeline:
     """Return the pipeline every tools/call runs through, built once at start-up."""
+    fair_share = FairShare(limits or LimitSettings())
     return Pipeline(
         steps=(
             ResolveServer(resolver),
+            fair_share,
             AnswerDiscovery(catalog),
             CheckVisible(),
             CoerceArguments(catalog),
@@ -44,5 +51,5 @@ def build_pipeline(catalog: Catalog, resolver: TokenResolver, upstream: Upstream
             SendUpstream(upstream),
             ShapeResult(catalog),
         ),
-        observers=(LogOutcome(),),
+        observers=(fair_share, LogOutcome()),
     )

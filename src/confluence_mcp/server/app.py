@@ -78,7 +78,7 @@ def create_app(
     catalog = Catalog(generate_tools(documents), page_size=settings.server.tools_page_size, extras=EXTRA_TOOLS)
     resolver = TokenResolver(the_store, catalog, ttl=settings.server.token_cache_seconds)
     upstream = UpstreamClient(open_sender(settings.upstream, transport), settings.upstream.retry)
-    pipeline = build_pipeline(catalog, resolver, upstream)
+    pipeline = build_pipeline(catalog, resolver, upstream, settings.limits)
     answers = Answers(pipeline)
     sdk = SdkBridge(catalog, answers, max_body_bytes=settings.server.max_body_bytes)
     runtime = Runtime(settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher)
