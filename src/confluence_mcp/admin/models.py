@@ -117,7 +117,7 @@ _EXPOSURE_HELP = (
     "all: tools/list shows every tool the filters pass; discovery: only search_tools, get_tool_schema and"
     " call_tool, through which the agent finds and calls those same tools."
 )
-_MAX_LIMIT_HELP = f"The largest limit a list tool asks Confluence for (1 to {MAX_LIMIT_CEILING})."
+_MAX_LIMIT_HELP = f"The cap on the limit argument of list tools, 1 to {MAX_LIMIT_CEILING}."
 
 
 class _Body(BaseModel):
