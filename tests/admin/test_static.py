@@ -18,7 +18,9 @@ from confluence_mcp.server.app import create_app
 from confluence_mcp.settings import Settings
 from confluence_mcp.store.cipher import Cipher, generate_key
 from confluence_mcp.store.memory import MemoryStore
+from confluence_mcp.store.tokens import hash_token
 from tests.support.admin import admin_settings, iso_in
+from tests.support.stack import SERVERS, stack_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -164,6 +166,15 @@ async def test_tool_exposure_and_max_limit_load_as_given_or_default_like_the_api
     declared, plain = sorted(await store.list_mcp_servers(), key=lambda server: server.name)
     assert (declared.name, declared.tool_exposure, declared.max_limit) == ("docs-bot", "discovery", 50)
     assert (plain.name, plain.tool_exposure, plain.max_limit) == ("plain", "all", 100)
+
+
+async def test_the_test_stack_declares_a_discovery_server(store: MemoryStore) -> None:
+    """tests.support.stack's SERVERS load, and the token behind stack.url("discovery") is a discovery server."""
+    tokens = {name: f"cmcp_{name:_<40}" for name in SERVERS}
+    await load_static_config(stack_settings("https://acme.atlassian.net", tokens), store, TOOLS)
+    found = await store.find_mcp_server_by_token_hash(hash_token(tokens["discovery"]), datetime.now(UTC))
+    assert found is not None
+    assert (found.name, found.tool_exposure, found.max_limit) == ("discovery", "discovery", 100)
 
 
 async def test_upstream_settings_widen_and_narrow_yaml_accounts_as_they_do_api_ones(store: MemoryStore) -> None:
