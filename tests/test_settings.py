@@ -60,6 +60,7 @@ def test_env_references_are_expanded_and_missing_ones_name_the_key(
         ("server: {port: 99999}\n", r"server\.port"),
         ("server: {prot: 1}\n", r"server\.prot: Extra inputs are not permitted"),
         ("upstream: {retry: {max_attempts: 0}}\n", r"upstream\.retry\.max_attempts"),
+        ("servers: [{token: " + "t" * 32 + ", account: a, max_limit: true}]\n", r"servers\.0\.max_limit: .*not true"),
         ("- a\n", "must be a mapping"),
         ("server: [\n", "invalid YAML"),
     ],

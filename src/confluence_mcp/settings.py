@@ -144,6 +144,18 @@ class StaticServer(_Model):
     tags: tuple[str, ...] = ()
     require_api_token_auth: bool = False
     expires_at: str | None = None
+    tool_exposure: str | None = None
+    """all (every tool in tools/list) or discovery (only the three meta tools); absent: all."""
+    max_limit: int | None = None
+    """The cap on list tools' limit argument, 1 to 250; absent: 100. Range and exposure are the admin rules'."""
+
+    @field_validator("max_limit", mode="before")
+    @classmethod
+    def _not_a_flag(cls, value: object) -> object:
+        # Lax int parsing would read true as 1; numeric text (from ${ENV}) still converts.
+        if isinstance(value, bool):
+            raise ValueError("give a number, not true or false")
+        return value
 
     @field_validator("token")
     @classmethod

@@ -35,7 +35,13 @@ async def test_creating_an_mcp_server_returns_its_url_and_token_once_and_the_url
     assert token.startswith("cmcp_")
     assert server["url"] == f"{admin.runtime.settings.public_url}/mcp/{token}"
     assert server["integrated_account_id"] == account["id"]
-    assert server["config"] == {"methods": ["read"], "tags": [], "require_api_token_auth": False}
+    assert server["config"] == {
+        "methods": ["read"],
+        "tags": [],
+        "require_api_token_auth": False,
+        "tool_exposure": "all",
+        "max_limit": 100,
+    }
 
     listed = await admin.client.get(f"/integrated-account/{account['id']}/mcp")
     fetched = await admin.client.get(f"/integrated-account/{account['id']}/mcp/{server['id']}")
@@ -94,7 +100,13 @@ async def test_patching_config_merges_shallowly_and_takes_effect_on_the_url(admi
 
     patched = await admin.client.patch(path, json={"config": {"tags": ["spaces"]}, "name": "renamed"})
     assert patched.status_code == 200, patched.text
-    assert patched.json()["config"] == {"methods": ["read"], "tags": ["spaces"], "require_api_token_auth": False}
+    assert patched.json()["config"] == {
+        "methods": ["read"],
+        "tags": ["spaces"],
+        "require_api_token_auth": False,
+        "tool_exposure": "all",
+        "max_limit": 100,
+    }
     assert patched.json()["name"] == "renamed"
     after = await admin.tool_names(url)
     assert after
@@ -102,11 +114,89 @@ async def test_patching_config_merges_shallowly_and_takes_effect_on_the_url(admi
     assert all("space" in name for name in after)
 
     widened = await admin.client.patch(path, json={"config": {"methods": None}})
-    assert widened.json()["config"] == {"methods": [], "tags": ["spaces"], "require_api_token_auth": False}
+    assert widened.json()["config"]["methods"] == []
+    assert widened.json()["config"]["tags"] == ["spaces"]
     locked = await admin.client.patch(path, json={"config": {"require_api_token_auth": True}})
     assert locked.json()["config"]["require_api_token_auth"] is True
     assert (await admin.rpc(url)).status_code == 401
     assert server["token"] not in locked.text
+
+
+async def test_tool_exposure_and_max_limit_are_set_on_create_shown_in_every_view_and_stored(admin: AdminApp) -> None:
+    """config.tool_exposure and config.max_limit given on create appear in the 201, get and list, and the record."""
+    account = await admin.create_account()
+    created = await admin.create_mcp_server(account["id"], config={"tool_exposure": "discovery", "max_limit": 50})
+    assert created.status_code == 201, created.text
+    server = created.json()
+    path = f"/integrated-account/{account['id']}/mcp/{server['id']}"
+    fetched = (await admin.client.get(path)).json()
+    (listed,) = (await admin.client.get(f"/integrated-account/{account['id']}/mcp")).json()["result"]
+    for view in (server, fetched, listed):
+        assert (view["config"]["tool_exposure"], view["config"]["max_limit"]) == ("discovery", 50)
+    stored = await admin.store.get_mcp_server(server["id"])
+    assert (stored.tool_exposure, stored.max_limit) == ("discovery", 50)
+
+
+async def test_patching_tool_exposure_or_max_limit_changes_only_that_key(admin: AdminApp) -> None:
+    """A PATCH naming one of the two keys replaces it and keeps the other and the filters."""
+    account = await admin.create_account()
+    server = (await admin.create_mcp_server(account["id"], config={"methods": ["read"]})).json()
+    path = f"/integrated-account/{account['id']}/mcp/{server['id']}"
+
+    capped = await admin.client.patch(path, json={"config": {"max_limit": 250}})
+    assert capped.status_code == 200, capped.text
+    assert capped.json()["config"] == {**server["config"], "max_limit": 250}
+    exposed = await admin.client.patch(path, json={"config": {"tool_exposure": "discovery"}})
+    assert exposed.json()["config"] == {**server["config"], "max_limit": 250, "tool_exposure": "discovery"}
+    renamed = await admin.client.patch(path, json={"name": "renamed"})
+    assert (renamed.json()["config"]["tool_exposure"], renamed.json()["config"]["max_limit"]) == ("discovery", 250)
+    stored = await admin.store.get_mcp_server(server["id"])
+    assert (stored.tool_exposure, stored.max_limit, stored.methods) == ("discovery", 250, ("read",))
+
+
+BAD_CONFIG: list[tuple[dict[str, object], str, str]] = [
+    ({"tool_exposure": "some"}, "config.tool_exposure", "'all' or 'discovery'"),
+    ({"tool_exposure": None}, "config.tool_exposure", ""),
+    ({"max_limit": 0}, "config.max_limit", "must be 1 to 250: Confluence v2 caps list limits at 250"),
+    ({"max_limit": 251}, "config.max_limit", "must be 1 to 250"),
+    ({"max_limit": True}, "config.max_limit", "valid integer"),
+    ({"max_limit": "50"}, "config.max_limit", "valid integer"),
+    ({"max_limit": 50.5}, "config.max_limit", "valid integer"),
+    ({"max_limit": None}, "config.max_limit", ""),
+]
+
+
+@pytest.mark.parametrize(("config", "field", "words"), BAD_CONFIG)
+async def test_a_wrong_tool_exposure_or_max_limit_answers_422_naming_it_on_create_and_patch(
+    admin: AdminApp, config: dict[str, object], field: str, words: str
+) -> None:
+    """Values outside the two settings' domains answer 422 invalid_body naming the field; nothing changes."""
+    account = await admin.create_account()
+    created = await admin.create_mcp_server(account["id"], config=config)
+    body = error_body(created, 422, "invalid_body")
+    assert error_fields(body) == [field]
+    assert words in body["details"][0]["message"]
+
+    server = (await admin.create_mcp_server(account["id"])).json()
+    path = f"/integrated-account/{account['id']}/mcp/{server['id']}"
+    patched = await admin.client.patch(path, json={"config": config})
+    assert error_fields(error_body(patched, 422, "invalid_body")) == [field]
+    assert (await admin.client.get(path)).json()["config"] == server["config"]
+
+
+async def test_the_openapi_document_gives_both_settings_their_domains(admin: AdminApp) -> None:
+    """/admin/openapi.json shows tool_exposure as an enum and max_limit as 1..250 on create, patch and view."""
+    schemas = (await admin.client.get("/admin/openapi.json")).json()["components"]["schemas"]
+    for name in ("McpConfigInput", "McpConfigPatch", "McpConfigView"):
+        properties = schemas[name]["properties"]
+        assert properties["tool_exposure"]["enum"] == ["all", "discovery"], name
+        assert properties["max_limit"]["type"] == "integer", name
+    for name in ("McpConfigInput", "McpConfigPatch"):
+        max_limit = schemas[name]["properties"]["max_limit"]
+        assert (max_limit["minimum"], max_limit["maximum"]) == (1, 250), name
+    assert schemas["McpConfigInput"]["properties"]["tool_exposure"]["default"] == "all"
+    assert schemas["McpConfigInput"]["properties"]["max_limit"]["default"] == 100
+    assert {"tool_exposure", "max_limit"} <= set(schemas["McpConfigView"]["required"])
 
 
 async def test_a_filter_no_tool_passes_is_refused_naming_the_filters(admin: AdminApp) -> None:

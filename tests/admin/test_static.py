@@ -18,7 +18,9 @@ from confluence_mcp.server.app import create_app
 from confluence_mcp.settings import Settings
 from confluence_mcp.store.cipher import Cipher, generate_key
 from confluence_mcp.store.memory import MemoryStore
+from confluence_mcp.store.tokens import hash_token
 from tests.support.admin import admin_settings, iso_in
+from tests.support.stack import SERVERS, stack_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -78,6 +80,10 @@ BROKEN: list[tuple[list[dict[str, Any]], list[dict[str, Any]], str, str]] = [
     ([an_account()], [a_server(methods=["no_such_method"], tags=["pages"])], "servers[0]",
      "no tool passes methods [no_such_method] and tags [pages]"),
     ([an_account()], [a_server(expires_at="next tuesday")], "servers[0].expires_at", "valid datetime"),
+    ([an_account()], [a_server(tool_exposure="some")], "servers[0].tool_exposure", "'all' or 'discovery'"),
+    ([an_account()], [a_server(max_limit=0)], "servers[0].max_limit", "must be 1 to 250"),
+    ([an_account()], [a_server(), a_server(token=TOKEN[::-1], max_limit=251)], "servers[1].max_limit",
+     "must be 1 to 250: Confluence v2 caps list limits at 250"),
     ([an_account()], [a_server(name=" ")], "servers[0].name", "at least 1 character"),
     ([an_account()], [a_server(account="nobody")], "servers[0].account", "no account with id 'nobody'"),
 ]  # fmt: skip
@@ -102,7 +108,8 @@ async def _through_the_api(store: MemoryStore, account: dict[str, Any], server: 
     service = AdminService(store, admin_settings(), lambda: TOOLS)
     body = {key: value for key, value in an_account(**account).items() if key != "id"}
     created = await service.create_account(parse_input(AccountInput, body))
-    config = {"methods": server.get("methods", []), "tags": server.get("tags", [])}
+    config = {key: value for key, value in server.items() if key in ("tool_exposure", "max_limit")}
+    config.update(methods=server.get("methods", []), tags=server.get("tags", []))
     mcp_body = {"name": "docs-bot", "config": config, "expires_at": server.get("expires_at")}
     await service.create_mcp_server(created.id, parse_input(McpServerInput, mcp_body))
 
@@ -114,6 +121,8 @@ async def _through_the_api(store: MemoryStore, account: dict[str, Any], server: 
         ({"auth": {"type": "bearer", "username": "a@b.c", "password": "t"}}, {}),
         ({}, {"methods": ["read", "Bad Method"]}),
         ({}, {"methods": ["no_such_method"]}),
+        ({}, {"tool_exposure": "everything"}),
+        ({}, {"max_limit": 1000}),
     ],
 )
 async def test_the_settings_file_and_the_api_refuse_alike(
@@ -144,6 +153,28 @@ async def test_an_api_valid_entry_loads_normalized_like_an_api_request(store: Me
     (server,) = await store.list_mcp_servers()
     assert server.id.startswith("static-")
     assert (server.methods, server.tags, server.expires_at) == (("read", "custom"), ("pages",), expires)
+
+
+async def test_tool_exposure_and_max_limit_load_as_given_or_default_like_the_api(store: MemoryStore) -> None:
+    """Declared values reach the record (numeric text from ${ENV} included); absent keys give all and 100."""
+    other = "cmcp_" + "z" * 40
+    await _load(
+        store,
+        accounts=[an_account()],
+        servers=[a_server(tool_exposure="discovery", max_limit="50"), a_server(token=other, name="plain")],
+    )
+    declared, plain = sorted(await store.list_mcp_servers(), key=lambda server: server.name)
+    assert (declared.name, declared.tool_exposure, declared.max_limit) == ("docs-bot", "discovery", 50)
+    assert (plain.name, plain.tool_exposure, plain.max_limit) == ("plain", "all", 100)
+
+
+async def test_the_test_stack_declares_a_discovery_server(store: MemoryStore) -> None:
+    """tests.support.stack's SERVERS load, and the token behind stack.url("discovery") is a discovery server."""
+    tokens = {name: f"cmcp_{name:_<40}" for name in SERVERS}
+    await load_static_config(stack_settings("https://acme.atlassian.net", tokens), store, TOOLS)
+    found = await store.find_mcp_server_by_token_hash(hash_token(tokens["discovery"]), datetime.now(UTC))
+    assert found is not None
+    assert (found.name, found.tool_exposure, found.max_limit) == ("discovery", "discovery", 100)
 
 
 async def test_upstream_settings_widen_and_narrow_yaml_accounts_as_they_do_api_ones(store: MemoryStore) -> None:

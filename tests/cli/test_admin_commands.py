@@ -174,6 +174,30 @@ def test_mcp_create_prints_a_url_that_works_on_a_server_over_the_same_data_dir(
     assert response.json()["result"]["tools"]
 
 
+def test_mcp_create_takes_tool_exposure_and_max_limit_and_list_shows_them(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--tool-exposure and --max-limit reach the stored record; create prints them and list has a column each."""
+    account_id = add_account(capsys, tmp_path)
+    code, out, err = run(
+        capsys, "mcp", "create", account_id, "--data-dir", str(tmp_path), "--name", "finder",
+        "--tool-exposure", "discovery", "--max-limit", "50",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "Tool exposure: discovery; list limit at most 50" in out
+    assert run(capsys, "mcp", "create", account_id, "--data-dir", str(tmp_path), "--name", "plain")[0] == 0
+    finder, plain = stored_mcp_servers(tmp_path)
+    assert (finder.tool_exposure, finder.max_limit) == ("discovery", 50)
+    assert (plain.tool_exposure, plain.max_limit) == ("all", 100)
+
+    _, listed, _ = run(capsys, "mcp", "list", "--data-dir", str(tmp_path))
+    header, *rows = (line.split("  ") for line in listed)
+    columns = [cell.strip() for cell in header if cell.strip()]
+    assert columns[6:8] == ["EXPOSURE", "LIMIT"]
+    cells = [[cell.strip() for cell in row if cell.strip()] for row in rows]
+    assert [row[6:8] for row in cells] == [["discovery", "50"], ["all", "100"]]
+
+
 def test_mcp_list_and_revoke(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """list shows servers (of one account when given) without URLs; revoke deletes one."""
     first, second = add_account(capsys, tmp_path), add_account(capsys, tmp_path)
@@ -210,6 +234,11 @@ def test_mcp_list_and_revoke(capsys: pytest.CaptureFixture[str], tmp_path: Path)
         (["accounts", "remove", "acc_missing"], "'acc_missing' not found"),
         (["mcp", "create", "acc_missing", "--name", "bot"], "'acc_missing' not found"),
         (["mcp", "revoke", "mcp_missing"], "'mcp_missing' not found"),
+        (["mcp", "create", "acc_missing", "--name", "bot", "--max-limit", "251"],
+         "--max-limit: must be 1 to 250: Confluence v2 caps list limits at 250"),
+        (["mcp", "create", "acc_missing", "--name", "bot", "--max-limit", "0"], "--max-limit: must be 1 to 250"),
+        (["mcp", "create", "acc_missing", "--name", "bot", "--max-limit", "lots"],
+         "--max-limit: 'lots' is not a whole number"),
         (["api-tokens", "create", "ci", "--expires-in", "soon"], "--expires-in: 'soon' is not a duration"),
         (["api-tokens", "create", "ci", "--expires-in", "5s"], "at least 60 seconds"),
         (["api-tokens", "create", " "], "NAME: give 1 to 200 characters"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 import sqlite3
 import threading
@@ -15,7 +16,15 @@ import pytest
 import redis.asyncio
 
 from confluence_mcp.errors import NotFound, StoreError
-from confluence_mcp.store.base import Account, ApiToken, McpServer, Store
+from confluence_mcp.store.base import (
+    DEFAULT_MAX_LIMIT,
+    MAX_LIMIT_CEILING,
+    Account,
+    ApiToken,
+    McpServer,
+    Store,
+    utc_text,
+)
 from confluence_mcp.store.cipher import Cipher, generate_key
 from confluence_mcp.store.redis import RedisStore
 from confluence_mcp.store.sqlite import MIGRATIONS, SqliteStore
@@ -301,6 +310,24 @@ async def test_updated_mcp_server_replaces_its_filters_and_expiry(store: Store) 
     assert await store.find_mcp_server_by_token_hash(changed.token_hash, real_now()) == changed
 
 
+async def test_mcp_server_tool_exposure_and_max_limit_round_trip_through_create_and_update(store: Store) -> None:
+    """Both settings read back as written, through get, list and token hash, and an update replaces them."""
+    await store.create_account(an_account())
+    assert (an_mcp_server().tool_exposure, an_mcp_server().max_limit) == ("all", DEFAULT_MAX_LIMIT)
+    server = dataclasses.replace(an_mcp_server(), tool_exposure="discovery", max_limit=1)
+    await store.create_mcp_server(server)
+
+    assert await store.get_mcp_server("srv_1") == server
+    assert await store.list_mcp_servers("acc_1") == [server]
+    assert await store.find_mcp_server_by_token_hash(server.token_hash, real_now()) == server
+
+    changed = dataclasses.replace(server, tool_exposure="all", max_limit=MAX_LIMIT_CEILING)
+    await store.update_mcp_server(changed)
+
+    assert await store.get_mcp_server("srv_1") == changed
+    assert await store.find_mcp_server_by_token_hash(changed.token_hash, real_now()) == changed
+
+
 async def test_mcp_server_moved_to_another_account_lists_under_the_new_one(store: Store) -> None:
     """Updating an MCP server's account moves it between the per-account lists."""
     await store.create_account(an_account("acc_1"))
@@ -480,6 +507,54 @@ async def test_sqlite_store_reopens_its_file_with_data_and_schema_version_intact
     assert await _sqlite_scalar(sqlite_path, "PRAGMA user_version") == len(MIGRATIONS)
 
 
+async def test_sqlite_file_of_the_first_schema_upgrades_and_its_servers_read_the_new_defaults(
+    sqlite_path: Path, cipher: Cipher
+) -> None:
+    """A file written by schema version 1 migrates on open: its server reads tool_exposure all, max_limit 100."""
+    server = an_mcp_server()
+    at = utc_text(T0)
+    # Rows as version 1 wrote them: every column it had, in its order.
+    account_row = (
+        "acc_1",
+        "Site",
+        "https://example.atlassian.net",
+        "basic",
+        "a@b.c",
+        cipher.encrypt("t"),
+        None,
+        at,
+        at,
+    )
+    server_row = (server.id, server.name, "acc_1", server.token_hash, '["GET", "POST"]', '["pages", "spaces"]', 0)
+
+    def first_schema_file() -> None:
+        sqlite_path.parent.mkdir(parents=True)
+        db = sqlite3.connect(sqlite_path)
+        try:
+            for statement in MIGRATIONS[0]:
+                db.execute(statement)
+            db.execute("PRAGMA user_version = 1")
+            db.execute("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", account_row)
+            db.execute("INSERT INTO mcp_servers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*server_row, None, at, at))
+            db.commit()
+        finally:
+            db.close()
+
+    await anyio.to_thread.run_sync(first_schema_file)
+    store = SqliteStore(str(sqlite_path), cipher=cipher)
+    await store.open()
+    try:
+        upgraded = await store.get_mcp_server(server.id)
+    finally:
+        await store.close()
+
+    assert upgraded == server
+    assert (upgraded.tool_exposure, upgraded.max_limit) == ("all", 100)
+    assert await _sqlite_scalar(sqlite_path, "PRAGMA user_version") == len(MIGRATIONS)
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+        await _sqlite_scalar(sqlite_path, "UPDATE mcp_servers SET tool_exposure = 'some'")
+
+
 async def test_sqlite_store_refuses_a_schema_newer_than_it_knows(sqlite_path: Path, cipher: Cipher) -> None:
     """A file migrated by a later release is refused with a StoreError naming the file and both versions."""
     sqlite_path.parent.mkdir(parents=True)
@@ -593,6 +668,26 @@ async def test_redis_expired_mcp_server_vanishes_by_itself(
         assert await redis_client.smembers("cmcp:account-servers:acc_1") == {"srv_1"}
         assert await store.delete_expired(real_now()) == 1
         assert await redis_client.smembers("cmcp:account-servers:acc_1") == set()
+    finally:
+        await store.close()
+
+
+async def test_redis_server_record_written_before_tool_exposure_and_max_limit_reads_the_defaults(
+    redis_client: redis.asyncio.Redis, redis_url: str, cipher: Cipher
+) -> None:
+    """A stored MCP server JSON without the two keys (an older release wrote it) loads with all and 100."""
+    store = RedisStore(redis_url, cipher=cipher)
+    await store.open()
+    try:
+        await store.create_account(an_account())
+        server = dataclasses.replace(an_mcp_server(), tool_exposure="discovery", max_limit=7)
+        await store.create_mcp_server(server)
+        record = json.loads(await redis_client.get("cmcp:server:srv_1") or "{}")
+        assert (record.pop("tool_exposure"), record.pop("max_limit")) == ("discovery", 7)
+        await redis_client.set("cmcp:server:srv_1", json.dumps(record))
+
+        assert await store.get_mcp_server("srv_1") == an_mcp_server()
+        assert await store.find_mcp_server_by_token_hash(server.token_hash, real_now()) == an_mcp_server()
     finally:
         await store.close()
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,6 +25,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from confluence_mcp.errors import InvalidBody
+from confluence_mcp.store.base import DEFAULT_MAX_LIMIT, MAX_LIMIT_CEILING, ToolExposure
 
 __all__ = [
     "AccountInput",
@@ -98,6 +100,26 @@ InstanceUrl = Annotated[str, Field(max_length=2048)]
 FilterList = Annotated[list[str], Field(max_length=64)]
 
 
+def _within_ceiling(value: int) -> int:
+    if not 1 <= value <= MAX_LIMIT_CEILING:
+        raise ValueError(f"must be 1 to {MAX_LIMIT_CEILING}: Confluence v2 caps list limits at {MAX_LIMIT_CEILING}")
+    return value
+
+
+MaxLimit = Annotated[
+    int,
+    # Strict: lax mode would take true as 1 and "50" as 50.
+    Field(strict=True, json_schema_extra={"minimum": 1, "maximum": MAX_LIMIT_CEILING}),
+    AfterValidator(_within_ceiling),
+]
+"""The cap on the ``limit`` argument of list tools: an integer from 1 to 250."""
+_EXPOSURE_HELP = (
+    "all: tools/list shows every tool the filters pass; discovery: only search_tools, get_tool_schema and"
+    " call_tool, through which the agent finds and calls those same tools."
+)
+_MAX_LIMIT_HELP = f"The cap on the limit argument of list tools, 1 to {MAX_LIMIT_CEILING}."
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
 
@@ -159,7 +181,7 @@ class AccountPatch(_Body):
 
 
 class McpConfigInput(_Body):
-    """Which tools an MCP server exposes (methods AND tags) and whether its URL also needs an API token."""
+    """Which tools an MCP server exposes (methods AND tags) and how, its list-limit cap, and its API-token need."""
 
     methods: FilterList | None = Field(
         default=None,
@@ -171,6 +193,8 @@ class McpConfigInput(_Body):
     require_api_token_auth: bool = Field(
         default=False, description="Also require 'Authorization: Bearer <API token>' on the MCP URL."
     )
+    tool_exposure: ToolExposure = Field(default="all", description=_EXPOSURE_HELP)
+    max_limit: MaxLimit = Field(default=DEFAULT_MAX_LIMIT, description=_MAX_LIMIT_HELP)
 
 
 class McpConfigPatch(_Body):
@@ -179,8 +203,10 @@ class McpConfigPatch(_Body):
     methods: FilterList | None = Field(default=None, description="null or [] = all methods.")
     tags: FilterList | None = Field(default=None, description="null or [] = all tags.")
     require_api_token_auth: bool | None = Field(default=None, json_schema_extra=_never_null)
+    tool_exposure: ToolExposure | None = Field(default=None, description=_EXPOSURE_HELP, json_schema_extra=_never_null)
+    max_limit: MaxLimit | None = Field(default=None, description=_MAX_LIMIT_HELP, json_schema_extra=_never_null)
 
-    _given = field_validator("require_api_token_auth")(_not_null)
+    _given = field_validator("require_api_token_auth", "tool_exposure", "max_limit")(_not_null)
 
 
 class McpServerInput(_Body):
@@ -224,11 +250,13 @@ class AccountView(BaseModel):
 
 
 class McpConfigView(BaseModel):
-    """An MCP server's filters as stored (empty = no restriction)."""
+    """An MCP server's config as stored (empty filters = no restriction)."""
 
     methods: list[str]
     tags: list[str]
     require_api_token_auth: bool
+    tool_exposure: ToolExposure
+    max_limit: int
 
 
 class McpServerView(BaseModel):

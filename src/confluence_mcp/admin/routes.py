@@ -165,7 +165,11 @@ def _created_view(created: NewMcpServer) -> McpServerCreatedView:
 
 def _config_view(server: McpServer) -> McpConfigView:
     return McpConfigView(
-        methods=list(server.methods), tags=list(server.tags), require_api_token_auth=server.require_api_token_auth
+        methods=list(server.methods),
+        tags=list(server.tags),
+        require_api_token_auth=server.require_api_token_auth,
+        tool_exposure=server.tool_exposure,
+        max_limit=server.max_limit,
     )
 
 

@@ -211,6 +211,8 @@ def new_mcp_server(
         expires_at=expiry(body.expires_at, now, "expires_at"),
         created_at=now,
         updated_at=now,
+        tool_exposure=config.tool_exposure,
+        max_limit=config.max_limit,
     )
 
 

@@ -181,6 +181,7 @@ class AdminService:
         now = self._clock()
         given = body.model_fields_set
         methods, tags, require_auth = server.methods, server.tags, server.require_api_token_auth
+        exposure, max_limit = server.tool_exposure, server.max_limit
         if "config" in given and body.config is not None:
             config, keys = body.config, body.config.model_fields_set
             if "methods" in keys:
@@ -189,6 +190,10 @@ class AdminService:
                 tags = clean_tags(config.tags or [])
             if "require_api_token_auth" in keys and config.require_api_token_auth is not None:
                 require_auth = config.require_api_token_auth
+            if "tool_exposure" in keys and config.tool_exposure is not None:
+                exposure = config.tool_exposure
+            if "max_limit" in keys and config.max_limit is not None:
+                max_limit = config.max_limit
             if keys & {"methods", "tags"}:
                 require_tools(self._tools(), methods, tags)
         updated = dataclasses.replace(
@@ -197,6 +202,8 @@ class AdminService:
             methods=methods,
             tags=tags,
             require_api_token_auth=require_auth,
+            tool_exposure=exposure,
+            max_limit=max_limit,
             expires_at=expiry(body.expires_at, now, "expires_at") if "expires_at" in given else server.expires_at,
             updated_at=now,
         )

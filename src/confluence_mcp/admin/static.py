@@ -93,15 +93,17 @@ def _account(item: StaticAccount, key: str, upstream: UpstreamSettings, now: dat
 
 
 def _server(entry: StaticServer, key: str, tools: Sequence[Tool], now: datetime) -> McpServer:
-    body = {
-        "name": entry.name,
-        "config": {
-            "methods": list(entry.methods),
-            "tags": list(entry.tags),
-            "require_api_token_auth": entry.require_api_token_auth,
-        },
-        "expires_at": entry.expires_at,
+    config: dict[str, object] = {
+        "methods": list(entry.methods),
+        "tags": list(entry.tags),
+        "require_api_token_auth": entry.require_api_token_auth,
     }
+    # Keys left out of the file are left out of the body, so the API's defaults apply.
+    if entry.tool_exposure is not None:
+        config["tool_exposure"] = entry.tool_exposure
+    if entry.max_limit is not None:
+        config["max_limit"] = entry.max_limit
+    body = {"name": entry.name, "config": config, "expires_at": entry.expires_at}
     token_hash = hash_token(entry.token.get_secret_value())
     with _named_by(key):
         checked = parse_input(McpServerInput, body)

@@ -1,4 +1,4 @@
-"""``confluence-mcp mcp create|list|revoke``: MCP servers, each a secret URL with its own tool filters.
+"""``confluence-mcp mcp create|list|revoke``: MCP servers, each a secret URL with its own tool filters and exposure.
 
 ``create`` prints the new URL alone on the last line, for ``| tail -n 1``; it is never shown again.
 """
@@ -13,6 +13,7 @@ from confluence_mcp.admin.service import AdminService
 from confluence_mcp.cli.context import add_store_command
 from confluence_mcp.cli.flags import add_expiry_options, comma_list, expires_at
 from confluence_mcp.cli.table import print_table, shown_time
+from confluence_mcp.store.base import DEFAULT_MAX_LIMIT, MAX_LIMIT_CEILING
 
 __all__ = ["add_commands"]
 
@@ -21,6 +22,8 @@ _FLAGS = {
     "config": "--methods/--tags",
     "config.methods": "--methods",
     "config.tags": "--tags",
+    "config.tool_exposure": "--tool-exposure",
+    "config.max_limit": "--max-limit",
     "expires_at": "--expires-at/--expires-in",
 }
 
@@ -36,6 +39,17 @@ def add_commands(commands: Any) -> None:
     create.add_argument("--tags", default="", help="comma-separated tags: pages, spaces, users, ...")
     add_expiry_options(create)
     create.add_argument("--require-api-token", action="store_true", help="also require an API token on the URL")
+    create.add_argument(
+        "--tool-exposure",
+        choices=("all", "discovery"),
+        default="all",
+        help="all: tools/list shows every tool; discovery: only search_tools, get_tool_schema, call_tool",
+    )
+    create.add_argument(
+        "--max-limit",
+        metavar="N",
+        help=f"cap on list tools' limit argument, 1 to {MAX_LIMIT_CEILING} (default {DEFAULT_MAX_LIMIT})",
+    )
     listing = add_store_command(sub, "list", "list MCP servers (never their URLs)", _list)
     listing.add_argument("account_id", metavar="ACCOUNT_ID", nargs="?")
     revoke = add_store_command(sub, "revoke", "revoke an MCP server: its URL stops working", _revoke)
@@ -43,18 +57,15 @@ def add_commands(commands: Any) -> None:
 
 
 async def _create(service: AdminService, args: argparse.Namespace) -> int:
-    body = parse_input(
-        McpServerInput,
-        {
-            "name": args.name,
-            "config": {
-                "methods": comma_list(args.methods),
-                "tags": comma_list(args.tags),
-                "require_api_token_auth": args.require_api_token,
-            },
-            "expires_at": expires_at(args),
-        },
-    )
+    config: dict[str, object] = {
+        "methods": comma_list(args.methods),
+        "tags": comma_list(args.tags),
+        "require_api_token_auth": args.require_api_token,
+        "tool_exposure": args.tool_exposure,
+    }
+    if args.max_limit is not None:
+        config["max_limit"] = _whole_number(args.max_limit, "--max-limit")
+    body = parse_input(McpServerInput, {"name": args.name, "config": config, "expires_at": expires_at(args)})
     created = await service.create_mcp_server(args.account_id, body)
     server = created.server
     methods = ", ".join(server.methods) or "any"
@@ -62,6 +73,7 @@ async def _create(service: AdminService, args: argparse.Namespace) -> int:
     print(f"Created MCP server {server.id} ({server.name}): methods [{methods}], tags [{tags}]")
     required = "yes" if server.require_api_token_auth else "no"
     print(f"Expires: {shown_time(server.expires_at)}; API token required: {required}")
+    print(f"Tool exposure: {server.tool_exposure}; list limit at most {server.max_limit}")
     print("The URL below is the secret: anyone holding it can use these tools. It is not shown again.")
     print(created.url)
     return 0
@@ -77,13 +89,22 @@ async def _list(service: AdminService, args: argparse.Namespace) -> int:
             ",".join(s.methods) or "any",
             ",".join(s.tags) or "any",
             "yes" if s.require_api_token_auth else "no",
+            s.tool_exposure,
+            s.max_limit,
             shown_time(s.expires_at),
         )
         for s in servers
     ]
-    header = ("ID", "NAME", "ACCOUNT", "METHODS", "TAGS", "API TOKEN", "EXPIRES")
+    header = ("ID", "NAME", "ACCOUNT", "METHODS", "TAGS", "API TOKEN", "EXPOSURE", "LIMIT", "EXPIRES")
     print_table(header, rows, "no MCP servers")
     return 0
+
+
+def _whole_number(text: str, flag: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{flag}: {text!r} is not a whole number") from None
 
 
 async def _revoke(service: AdminService, args: argparse.Namespace) -> int:

@@ -14,6 +14,8 @@ AuthType = Literal["basic", "bearer"]
 ToolExposure = Literal["all", "discovery"]
 DEFAULT_MAX_LIMIT = 100
 """The largest ``limit`` a list tool passes upstream unless the MCP server says otherwise."""
+MAX_LIMIT_CEILING = 250
+"""The highest ``max_limit`` an MCP server may set: Confluence v2 caps list limits at 250."""
 
 
 @dataclass(frozen=True, slots=True)

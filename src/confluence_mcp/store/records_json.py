@@ -24,7 +24,10 @@ def _jsonable(value: object) -> object:
 
 
 def load_record(kind: type[Record], payload: str | bytes) -> Record:
-    """Return the record ``dump_record`` wrote: ``*_at`` fields back to datetimes, arrays back to tuples."""
+    """Return the record ``dump_record`` wrote: ``*_at`` fields back to datetimes, arrays back to tuples.
+
+    A key missing from ``payload`` (a record written before its field existed) takes the field's default.
+    """
     data: dict[str, Any] = json.loads(payload)
     for name, value in data.items():
         if name.endswith("_at") and value is not None:

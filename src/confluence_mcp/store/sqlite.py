@@ -150,7 +150,8 @@ class SqliteStore:
                     raise StoreError(f"MCP server {server.id!r}: the token hash cannot change")
                 db.execute(
                     "UPDATE mcp_servers SET name = ?, account_id = ?, methods = ?, tags = ?,"
-                    " require_api_token_auth = ?, expires_at = ?, created_at = ?, updated_at = ? WHERE id = ?",
+                    " require_api_token_auth = ?, expires_at = ?, created_at = ?, updated_at = ?,"
+                    " tool_exposure = ?, max_limit = ? WHERE id = ?",
                     (row[1], row[2], *row[4:], server.id),
                 )
 

@@ -10,9 +10,10 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import cast
 
 from confluence_mcp.errors import StoreError
-from confluence_mcp.store.base import ApiToken, McpServer, utc_text
+from confluence_mcp.store.base import ApiToken, McpServer, ToolExposure, utc_text
 
 __all__ = [
     "INSERT_ACCOUNT",
@@ -69,6 +70,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE UNIQUE INDEX api_tokens_token_hash ON api_tokens (token_hash)",
         "CREATE INDEX api_tokens_expires_at ON api_tokens (expires_at) WHERE expires_at IS NOT NULL",
     ),
+    # 2: per-server tool exposure and list-limit cap. The defaults are spelled out, not taken from
+    # store.base, so a later change of default cannot rewrite what this migration gave existing rows.
+    (
+        "ALTER TABLE mcp_servers ADD COLUMN tool_exposure TEXT NOT NULL DEFAULT 'all'"
+        " CHECK (tool_exposure IN ('all', 'discovery'))",
+        "ALTER TABLE mcp_servers ADD COLUMN max_limit INTEGER NOT NULL DEFAULT 100",
+    ),
 )
 
 # Column lists spelled out, so a later ALTER TABLE ... ADD COLUMN cannot shift the values.
@@ -78,7 +86,7 @@ INSERT_ACCOUNT = (
 )
 INSERT_MCP_SERVER = (
     "INSERT INTO mcp_servers (id, name, account_id, token_hash, methods, tags, require_api_token_auth, expires_at,"
-    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " created_at, updated_at, tool_exposure, max_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -123,6 +131,8 @@ def server_row(server: McpServer) -> tuple[object, ...]:
         opt_text(server.expires_at),
         to_text(server.created_at),
         to_text(server.updated_at),
+        server.tool_exposure,
+        server.max_limit,
     )
 
 
@@ -138,6 +148,8 @@ def server_from_row(row: sqlite3.Row) -> McpServer:
         expires_at=opt_datetime(row["expires_at"]),
         created_at=to_datetime(row["created_at"]),
         updated_at=to_datetime(row["updated_at"]),
+        tool_exposure=cast(ToolExposure, row["tool_exposure"]),  # the CHECK constraint keeps it to the two
+        max_limit=row["max_limit"],
     )
 
 
