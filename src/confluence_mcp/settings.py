@@ -54,6 +54,8 @@ class ServerSettings(_Model):
     """Answer well-formed stateless tools/call, tools/list and ping without the SDK's per-request machinery."""
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
     """How often expired MCP servers are deleted (SQLite and memory stores)."""
+    metrics_require_token: bool = False
+    """Whether /metrics needs ``Authorization: Bearer <admin API token>`` (leave off behind a private scraper)."""
 
 
 class RetrySettings(_Model):

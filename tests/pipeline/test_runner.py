@@ -104,6 +104,7 @@ async def test_build_pipeline_lists_the_documented_order(world: World) -> None:
         "send",
         "shape",
         "fair_share",
+        "metrics",
         "log",
     )
 

@@ -35,6 +35,8 @@ class Call:
     """What ended the call, when something did (for observers)."""
     started: float = 0.0
     """``time.perf_counter()`` when the pipeline started the call."""
+    upstream_seconds: float = 0.0
+    """How long the upstream exchange took (set by ``send``)."""
 
 
 class Step(Protocol):

@@ -9,7 +9,8 @@
     7. transform   arguments -> the upstream request                   steps/transform.py
     8. send        the request goes to Confluence (one shared pool)    steps/send.py
     9. shape       Confluence's answer -> the agent's result           steps/shape.py
-    observers      see every finished call: fair_share (gives the slot back), log  observers/log.py
+    observers      see every finished call: fair_share (gives the slot back),
+                   metrics (observers/metrics.py), log (observers/log.py)
 
 A step that raises ToolCallFailed ends the call with a tool error; one that raises another of our errors
 (UnknownTool, UnknownMcpServer) refuses it with a JSON-RPC error; a step that sets ``call.outcome`` ends it.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from confluence_mcp.pipeline.catalog import Catalog
 from confluence_mcp.pipeline.observers.log import LogOutcome
+from confluence_mcp.pipeline.observers.metrics import CallMetrics
 from confluence_mcp.pipeline.resolver import TokenResolver
 from confluence_mcp.pipeline.runner import Pipeline
 from confluence_mcp.pipeline.steps.arguments import ValidateArguments
@@ -35,10 +37,15 @@ from confluence_mcp.upstream.client import UpstreamClient
 
 
 def build_pipeline(
-    catalog: Catalog, resolver: TokenResolver, upstream: UpstreamClient, limits: LimitSettings | None = None
+    catalog: Catalog,
+    resolver: TokenResolver,
+    upstream: UpstreamClient,
+    limits: LimitSettings | None = None,
+    metrics: CallMetrics | None = None,
 ) -> Pipeline:
     """Return the pipeline every tools/call runs through, built once at start-up."""
     fair_share = FairShare(limits or LimitSettings())
+    metrics = metrics or CallMetrics(t.name for t in catalog.tools)
     return Pipeline(
         steps=(
             ResolveServer(resolver),
@@ -51,5 +58,5 @@ def build_pipeline(
             SendUpstream(upstream),
             ShapeResult(catalog),
         ),
-        observers=(fair_share, LogOutcome()),
+        observers=(fair_share, metrics, LogOutcome()),
     )

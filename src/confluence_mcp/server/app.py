@@ -13,8 +13,6 @@ from typing import Any
 import anyio
 import httpx
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from confluence_mcp.admin.static import load_static_config
@@ -23,9 +21,11 @@ from confluence_mcp.openapi import default_documents, generate_tools
 from confluence_mcp.pipeline import build_pipeline
 from confluence_mcp.pipeline.catalog import Catalog
 from confluence_mcp.pipeline.chatgpt_tools import EXTRA_TOOLS
+from confluence_mcp.pipeline.observers.metrics import CallMetrics
 from confluence_mcp.pipeline.resolver import TokenResolver
 from confluence_mcp.rpc import Answers
 from confluence_mcp.server.endpoint import FrontDoor, McpEndpoint
+from confluence_mcp.server.health import health_routes
 from confluence_mcp.server.lean import LeanPath
 from confluence_mcp.server.sdk import SdkBridge
 from confluence_mcp.settings import SECRET_KEY_ENV, Settings
@@ -78,12 +78,14 @@ def create_app(
     catalog = Catalog(generate_tools(documents), page_size=settings.server.tools_page_size, extras=EXTRA_TOOLS)
     resolver = TokenResolver(the_store, catalog, ttl=settings.server.token_cache_seconds)
     upstream = UpstreamClient(open_sender(settings.upstream, transport), settings.upstream.retry)
-    pipeline = build_pipeline(catalog, resolver, upstream, settings.limits)
+    metrics = CallMetrics(t.name for t in catalog.tools)
+    pipeline = build_pipeline(catalog, resolver, upstream, settings.limits, metrics)
     answers = Answers(pipeline)
     sdk = SdkBridge(catalog, answers, max_body_bytes=settings.server.max_body_bytes)
     runtime = Runtime(settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher)
     runtime.extra["sdk"] = sdk
     runtime.extra["pipeline"] = pipeline
+    runtime.extra["metrics"] = metrics
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -103,11 +105,9 @@ def create_app(
             if owns_store:
                 await the_store.close()
 
-    endpoint = McpEndpoint(sdk, resolver, settings.server, LeanPath(answers) if settings.server.fast_path else None)
-    routes: list[BaseRoute] = [
-        Route("/mcp/{token}", endpoint, methods=["POST"]),
-        Route("/healthz", _health, methods=["GET"]),
-    ]
+    lean = LeanPath(answers) if settings.server.fast_path else None
+    endpoint = McpEndpoint(sdk, resolver, settings.server, lean, metrics=metrics)
+    routes: list[BaseRoute] = [Route("/mcp/{token}", endpoint, methods=["POST"]), *health_routes()]
     from confluence_mcp.admin.routes import admin_routes  # the admin API lives in its own package
 
     routes.extend(admin_routes())
@@ -120,11 +120,6 @@ def create_app(
 def wrap(app: Starlette) -> Any:
     """Return the ASGI callable to serve: the app behind a front door that sends MCP POSTs straight in."""
     return FrontDoor(app, app.state.mcp_endpoint)
-
-
-async def _health(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
-    return JSONResponse({"status": "ok", "sdk": "ready" if runtime.extra["sdk"].ready else "starting"})
 
 
 async def _sweep_forever(store: Store, interval: float) -> None:

@@ -20,6 +20,7 @@ from confluence_mcp.errors import (
     RequestRefused,
     UnknownMcpServer,
 )
+from confluence_mcp.pipeline.observers.metrics import CallMetrics
 from confluence_mcp.pipeline.resolver import Resolved, TokenResolver
 from confluence_mcp.rpc.envelope import parse_message
 from confluence_mcp.rpc.versions import MODERN_VERSIONS
@@ -43,6 +44,8 @@ class McpEndpoint:
         resolver: TokenResolver,
         settings: ServerSettings,
         lean: LeanPath | None = None,
+        *,
+        metrics: CallMetrics | None = None,
     ) -> None:
         self._sdk = sdk
         self._resolver = resolver
@@ -50,6 +53,7 @@ class McpEndpoint:
         self.lean = lean
         """The lean path, or None when ``server.fast_path`` is off (every request goes to the SDK)."""
         self._allowed_hosts = settings.effective_allowed_hosts
+        self._count = metrics.request if metrics is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one MCP POST; every refusal is a JSON-RPC error from the one error table."""
@@ -62,6 +66,8 @@ class McpEndpoint:
                 message = None  # the SDK words the content-type refusal for each era
             else:
                 message = parse_message(body)
+                if self._count is not None:
+                    self._count(message.get("method"))
             lean = self.lean
             if (
                 message is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from confluence_mcp.errors import UpstreamError
 from confluence_mcp.pipeline.context import Call
 from confluence_mcp.upstream.client import UpstreamClient
@@ -21,8 +23,10 @@ class SendUpstream:
         """Send ``call.request`` to the resolved account's site."""
         assert call.resolved is not None  # resolve and transform run first
         assert call.request is not None
+        started = time.perf_counter()
         try:
             call.response = await self._upstream.send(call.resolved.target, call.request)
+            call.upstream_seconds = time.perf_counter() - started
         except UpstreamError as exc:
             if call.request.method in _SAFE_METHODS:
                 advice = "Reading is safe to retry."
