@@ -316,6 +316,67 @@ def test_refs_cycles_allof_and_oneof_are_resolved(tmp_path: Path) -> None:
     Draft202012Validator.check_schema(tool.input_schema)
 
 
+def test_a_parameter_description_wins_over_its_shared_schema_description(tmp_path: Path) -> None:
+    """A parameter's own text describes the argument; the generic text of a $ref'd schema is not repeated."""
+    doc = _doc(
+        {
+            "/pages/{id}": {
+                "get": {
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "description": "Page id.",
+                            "schema": {"$ref": "#/components/schemas/Id"},
+                        },
+                        {"name": "v", "in": "query", "schema": {"$ref": "#/components/schemas/Id"}},
+                    ],
+                    "responses": {},
+                }
+            }
+        },
+        components={"schemas": {"Id": {"type": "string", "pattern": "^[0-9]+$", "description": "A numeric id."}}},
+    )
+    (tool,) = _tools(tmp_path, doc).values()
+    props = tool.input_schema["properties"]
+    assert props["id"] == {"type": "string", "pattern": "^[0-9]+$", "description": "Page id."}
+    assert props["v"]["description"] == "A numeric id."
+
+
+def test_an_array_that_describes_itself_sheds_its_item_description(tmp_path: Path) -> None:
+    """An array's items lose their description when the array has one; every constraint stays."""
+    item = {"type": "string", "pattern": "^[0-9]+$", "description": "A numeric id."}
+    doc = _doc(
+        {
+            "/pages": {
+                "get": {
+                    "parameters": [
+                        {
+                            "name": "ids",
+                            "in": "query",
+                            "description": "Page ids.",
+                            "schema": {"type": "array", "maxItems": 5, "items": item},
+                        },
+                        {"name": "bare", "in": "query", "schema": {"type": "array", "items": item}},
+                    ],
+                    "responses": {},
+                }
+            }
+        }
+    )
+    (tool,) = _tools(tmp_path, doc).values()
+    props = tool.input_schema["properties"]
+    assert props["ids"] == {
+        "type": "array",
+        "maxItems": 5,
+        "items": {"type": "string", "pattern": "^[0-9]+$"},
+        "description": "Page ids.",
+    }
+    assert props["bare"]["items"] == item
+    Draft202012Validator.check_schema(tool.input_schema)
+
+
 @pytest.mark.parametrize(
     ("method", "read_only", "destructive", "idempotent"),
     [

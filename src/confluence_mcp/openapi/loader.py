@@ -174,7 +174,8 @@ def _parameter(resolver: Resolver, raw: Any, pointer: str) -> Parameter | None:
     else:
         schema = {"type": "string"}
     description = node.get("description")
-    if isinstance(description, str) and description.strip() and "description" not in schema:
+    if isinstance(description, str) and description.strip():
+        # The parameter's own text is about this argument; a shared schema's (NumericId) is generic.
         schema = {**schema, "description": description.strip()}
     style = node.get("style", "form" if location == "query" else "simple")
     explode = node.get("explode", style == "form")

@@ -8,6 +8,7 @@ from typing import Any
 
 from confluence_mcp.errors import SpecError
 from confluence_mcp.openapi import naming
+from confluence_mcp.openapi.compact import compact_schema
 from confluence_mcp.openapi.flatten import flatten
 from confluence_mcp.openapi.loader import read_document, read_operations
 from confluence_mcp.openapi.models import Annotations, Operation, Tool, group_of
@@ -138,6 +139,7 @@ def _hint_str(operation: Operation, key: str) -> str | None:
 def _build(draft: _Draft) -> Tool:
     op = draft.operation
     input_schema, binding = flatten(op)
+    input_schema = compact_schema(input_schema)
     title = _hint_str(op, "x-mcp-title") or op.summary or draft.name.replace("_", " ")
     description = op.description or op.summary or title
     if op.deprecated:

@@ -150,5 +150,26 @@ def _wire_tool(tool: Tool) -> dict[str, Any]:
         "title": tool.title,
         "description": tool.description,
         "inputSchema": dict(tool.input_schema),
-        "annotations": tool.annotations.as_dict(),
+        "annotations": _wire_annotations(tool),
     }
+
+
+def _wire_annotations(tool: Tool) -> dict[str, Any]:
+    """Return the annotations without what the MCP defaults already say; the meaning is unchanged.
+
+    The spec makes every field optional: ``title`` falls back to the tool's title, ``openWorldHint``
+    defaults to true, and ``destructiveHint`` and ``idempotentHint`` mean something only when
+    ``readOnlyHint`` is false. ``readOnlyHint`` is always sent, and both write hints on every
+    non-read-only tool, so no client has to know a default to see that a tool deletes.
+    """
+    full = tool.annotations.as_dict()
+    out: dict[str, Any] = {}
+    if full["title"] != tool.title:
+        out["title"] = full["title"]
+    out["readOnlyHint"] = full["readOnlyHint"]
+    if not full["readOnlyHint"]:
+        out["destructiveHint"] = full["destructiveHint"]
+        out["idempotentHint"] = full["idempotentHint"]
+    if not full["openWorldHint"]:
+        out["openWorldHint"] = False
+    return out

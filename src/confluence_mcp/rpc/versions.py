@@ -21,9 +21,21 @@ META_VERSION = "io.modelcontextprotocol/protocolVersion"
 META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
 META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 
+# The conventions every tool shares, said once here so that tool descriptions stay short
+# (tests/test_context_budget.py keeps tools/list within its budget).
 INSTRUCTIONS = (
-    "Confluence Cloud tools. Page and blog bodies are Confluence storage format (XHTML such as <p>Hi</p>), "
-    "not Markdown. An update needs version.number = current version + 1: read the page first. Users are "
-    "accountIds (find one with list_all_confluence_users). v2 tools take numeric space ids, v1 tools space "
-    "keys. Lists are paginated: pass the cursor from _links.next. Rate limits appear in the result _meta."
+    "Confluence Cloud tools. Rules that hold for every tool: "
+    "1) Page, blog post and comment bodies are Confluence storage format, XHTML such as <p>Hi</p> with macros "
+    "as <ac:structured-macro>, never Markdown. A read returns a body only with body-format=storage (at "
+    "body.storage.value). "
+    "2) An update replaces the whole title and body and needs version.number = current version + 1: read "
+    "first. A 409 means someone saved meanwhile: re-read, re-apply the change, retry once. "
+    "3) Ids are strings of digits. v2 tools take numeric space ids (spaceId, space-id); v1 tools and CQL take "
+    "space keys such as ENG; list_all_confluence_spaces with keys=ENG maps a key to its id. "
+    "4) Users are accountIds only (find them with list_all_confluence_users); groups are ids (find them with "
+    "confluence_groups_search). "
+    '5) CQL: quote every value (space = "ENG" AND title ~ "plan"); title and text take ~, never =. '
+    "6) Lists are paged: pass cursor from the result's next_cursor; null means done. "
+    "7) Deleted pages, blog posts, folders and attachments go to the trash; comments are deleted for good. "
+    "Confirm deletions and membership changes with the user. Rate limits appear in the result _meta."
 )

@@ -1,0 +1,53 @@
+"""The catalog's tools/list entries: what goes on the wire and what the MCP defaults let us leave out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from confluence_mcp.openapi import generate_tools
+from confluence_mcp.pipeline.catalog import Catalog
+from confluence_mcp.policy.filters import ToolFilter
+
+# The MCP spec's ToolAnnotations defaults; destructive and idempotent mean something only when not read-only.
+MCP_DEFAULTS = {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": False, "openWorldHint": True}
+
+
+def _wire(tmp_path: Path, operation: dict[str, Any], method: str = "get") -> dict[str, Any]:
+    doc = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {"/x/{id}": {method: operation}}}
+    path = tmp_path / "doc.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    ((entry,),) = Catalog(generate_tools([path])).view(ToolFilter()).pages
+    return entry
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_wire_annotations_mean_the_full_hints_under_mcp_defaults(tmp_path: Path, method: str) -> None:
+    """Filling in the MCP defaults gives back every hint that matters; readOnlyHint is always explicit."""
+    entry = _wire(tmp_path, {"summary": "Do x", "responses": {}}, method)
+    full = generate_tools([tmp_path / "doc.yaml"])[0].annotations.as_dict()
+    wire = entry["annotations"]
+    assert "title" not in wire
+    assert entry["title"] == full["title"]
+    assert "readOnlyHint" in wire
+    effective = {**MCP_DEFAULTS, **wire}
+    if full["readOnlyHint"]:
+        assert effective["readOnlyHint"] is True
+        assert effective["openWorldHint"] is True
+    else:
+        assert {k: v for k, v in full.items() if k != "title"} == effective
+        assert {"destructiveHint", "idempotentHint"} <= set(wire)
+
+
+def test_wire_annotations_keep_what_differs_from_the_tool_and_the_defaults(tmp_path: Path) -> None:
+    """An annotation title unlike the tool's title, and openWorldHint false, stay on the wire."""
+    operation = {
+        "summary": "Do x",
+        "x-mcp-annotations": {"title": "Do x safely", "openWorldHint": False},
+        "responses": {},
+    }
+    entry = _wire(tmp_path, operation)
+    assert entry["annotations"] == {"title": "Do x safely", "readOnlyHint": True, "openWorldHint": False}
