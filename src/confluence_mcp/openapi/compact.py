@@ -1,7 +1,11 @@
-"""Compact a finished inputSchema: drop text that repeats what an enclosing schema already says.
+"""Compact a finished inputSchema for the agent's context.
 
-Only descriptions go; every keyword that constrains a value (type, enum, pattern, bounds, required)
-stays, so the compacted schema accepts exactly the same arguments as the original.
+``compact_schema`` drops text that repeats what an enclosing schema already says; the result accepts exactly
+the same arguments. ``wire_schema`` goes further for what tools/list shows: it leaves out the keywords that
+only bound a value (patterns, lengths, item counts, numeric bounds, defaults, ``additionalProperties: false``)
+and keeps everything that says what to send (types, enums, properties, required, descriptions). The server
+still validates every call against the full schema, and its errors name the bound that was broken, so an
+agent loses nothing but the bytes (about a tenth of tools/list).
 """
 
 from __future__ import annotations
@@ -36,3 +40,43 @@ def compact_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 def _maybe(node: Any) -> Any:
     return compact_schema(node) if isinstance(node, Mapping) else node
+
+
+_BOUNDS_ONLY = frozenset(
+    {
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "default",
+        "format",
+    }
+)
+
+
+def wire_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Return what tools/list shows of an inputSchema: everything but keywords that only bound a value."""
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _BOUNDS_ONLY or (key == "additionalProperties" and value is False):
+            continue
+        if key == "properties" and isinstance(value, Mapping):
+            out[key] = {name: _wire(sub) for name, sub in value.items()}
+        else:
+            out[key] = _wire(value)
+    return out
+
+
+def _wire(node: Any) -> Any:
+    if isinstance(node, Mapping):
+        return wire_schema(node)
+    if isinstance(node, list):
+        return [_wire(item) for item in node]
+    return node

@@ -13,6 +13,7 @@ from jsonschema.exceptions import ValidationError
 
 from confluence_mcp.errors import ConfigError
 from confluence_mcp.openapi import Tool
+from confluence_mcp.openapi.compact import wire_schema
 from confluence_mcp.pipeline.chatgpt_tools import ExtraTool
 from confluence_mcp.pipeline.discovery import META_TOOLS
 from confluence_mcp.policy.filters import ToolFilter, visible_tools
@@ -149,7 +150,7 @@ def _wire_tool(tool: Tool) -> dict[str, Any]:
         "name": tool.name,
         "title": tool.title,
         "description": tool.description,
-        "inputSchema": dict(tool.input_schema),
+        "inputSchema": wire_schema(tool.input_schema),  # the bounds stay in the validator, not the context
         "annotations": _wire_annotations(tool),
     }
 

@@ -212,7 +212,7 @@ _FETCH = Tool(
     name="fetch",
     title="Fetch a Confluence page",
     description=(
-        "Reads one page (or blog post) by the id that search returned; answers {id, title, text, url, metadata} "
+        "Reads (fetches) one page or blog post by the id search returned; answers {id, title, text, url, metadata} "
         "with the body as plain text. To edit, use get_single_confluence_page_by_id for storage XHTML."
     ),
     input_schema={
