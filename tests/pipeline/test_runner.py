@@ -127,6 +127,51 @@ async def test_a_step_that_sets_the_outcome_ends_the_call() -> None:
     assert seen.calls == [(early, None)]
 
 
+class Refine:
+    """A finisher that records its turn and replaces the outcome's text, as next_cursor does."""
+
+    name = "refine"
+
+    def __init__(self, journal: list[str]) -> None:
+        self._journal = journal
+
+    async def run(self, call: Call) -> None:
+        """Record this finisher's turn and mark the outcome it saw."""
+        self._journal.append(self.name)
+        if call.outcome is not None:
+            call.outcome = ToolOutcome(text=f"{call.outcome.text} (refined)")
+
+
+async def test_finishers_refine_the_outcome_whichever_step_set_it() -> None:
+    """After the step that set the outcome, the remaining steps are skipped but every finisher runs on it."""
+    journal: list[str] = []
+    seen = Seen()
+    pipeline = Pipeline(
+        steps=(Recording("first", journal, outcome=ToolOutcome(text="early")), Recording("second", journal)),
+        finishers=(Refine(journal),),
+        observers=(seen,),
+    )
+
+    outcome = await pipeline.run(_call())
+
+    assert journal == ["first", "refine"]
+    assert outcome == ToolOutcome(text="early (refined)")
+    assert seen.calls == [(outcome, None)]
+    assert pipeline.names == ("first", "second", "refine", "seen")
+
+
+async def test_finishers_do_not_run_after_a_step_raised() -> None:
+    """A tool error from a step is the answer as it is: no finisher touches it."""
+    journal: list[str] = []
+    failure = InvalidArguments("Invalid arguments for some_tool: argument 'cursor' is empty.")
+    pipeline = Pipeline(steps=(Recording("first", journal, error=failure),), finishers=(Refine(journal),), observers=())
+
+    outcome = await pipeline.run(_call())
+
+    assert journal == ["first"]
+    assert outcome == ToolOutcome(text=str(failure), is_error=True)
+
+
 async def test_a_tool_call_failure_becomes_an_error_outcome_that_observers_see() -> None:
     """A ToolCallFailed stops the call; its message is the error outcome, and observers see it with the failure."""
     journal: list[str] = []
