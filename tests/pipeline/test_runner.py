@@ -88,12 +88,22 @@ def _call(name: str = "some_tool") -> Call:
 
 
 async def test_build_pipeline_lists_the_documented_order(world: World) -> None:
-    """The built pipeline runs resolve, visible, arguments, transform, send, shape, then the log observer."""
+    """The built pipeline runs resolve .. shape, then the next_cursor finisher, then the log observer."""
     upstream = UpstreamClient(RecordingSender(UpstreamResponse(200, {}, b"")), RetrySettings())
 
     pipeline = build_pipeline(world.catalog, world.resolver, upstream)
 
-    assert pipeline.names == ("resolve", "visible", "arguments", "transform", "send", "shape", "log")
+    assert pipeline.names == (
+        "resolve",
+        "visible",
+        "arguments",
+        "cursor",
+        "transform",
+        "send",
+        "shape",
+        "next_cursor",
+        "log",
+    )
 
 
 async def test_steps_run_in_the_order_given() -> None:

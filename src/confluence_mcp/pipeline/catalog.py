@@ -1,4 +1,4 @@
-"""The tool catalog: tools, compiled validators, request plans and per-filter views, all built once."""
+"""The tool catalog: tools as agents see them, validators, request plans, paging and per-filter views, built once."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from confluence_mcp.openapi import Tool
+from confluence_mcp.pipeline.paging import Paging, paged_tool, paging_for
 from confluence_mcp.policy.filters import ToolFilter, visible_tools
 from confluence_mcp.upstream.request import RequestPlan
 
@@ -50,15 +51,27 @@ def decode_cursor(cursor: str) -> int:
 
 
 class Catalog:
-    """Every tool we serve, with what a call needs precomputed; views are cached per filter."""
+    """Every tool we serve, with what a call needs precomputed; views are cached per filter.
+
+    Paginated list tools are shown with our ``cursor`` (``pipeline/paging.py``); their request plans keep
+    Confluence's own parameters, which the ``cursor`` step fills.
+    """
 
     def __init__(self, tools: tuple[Tool, ...], *, page_size: int = 100) -> None:
-        self.tools = tools
+        self.paging: dict[str, Paging] = {}
+        served: list[Tool] = []
+        for tool in tools:
+            paging = paging_for(tool)
+            if paging is not None:
+                self.paging[tool.name] = paging
+                tool = paged_tool(tool, paging)
+            served.append(tool)
+        self.tools = tuple(served)
         self.page_size = page_size
-        self.by_name = {t.name: t for t in tools}
-        self.plans = {t.name: RequestPlan(t.binding) for t in tools}
+        self.by_name = {t.name: t for t in self.tools}
+        self.plans = {t.name: RequestPlan(t.binding) for t in self.tools}
         self._validators: dict[str, Draft202012Validator] = {}
-        self._wire = {t.name: _wire_tool(t) for t in tools}
+        self._wire = {t.name: _wire_tool(t) for t in self.tools}
         self._views: dict[ToolFilter, ToolView] = {}
 
     def view(self, tool_filter: ToolFilter) -> ToolView:

@@ -1,15 +1,18 @@
 """The order of a tools/call, written once: read this file to know what every call goes through.
 
-    1. resolve     the live MCP server behind the URL token           steps/resolve.py
-    2. visible     the tool is in that server's filtered view          steps/visibility.py
-    3. arguments   arguments match the tool's input schema             steps/arguments.py
-    4. transform   arguments -> the upstream request                   steps/transform.py
-    5. send        the request goes to Confluence (one shared pool)    steps/send.py
-    6. shape       Confluence's answer -> the agent's result           steps/shape.py
-    observers      see every finished call: log                        observers/log.py
+    1. resolve      the live MCP server behind the URL token           steps/resolve.py
+    2. visible      the tool is in that server's filtered view          steps/visibility.py
+    3. arguments    arguments match the tool's input schema             steps/arguments.py
+    4. cursor       list tools: our cursor -> Confluence's, limit cap   steps/paging.py
+    5. transform    arguments -> the upstream request                   steps/transform.py
+    6. send         the request goes to Confluence (one shared pool)    steps/send.py
+    7. shape        Confluence's answer -> the agent's result           steps/shape.py
+    finishers       refine the outcome: next_cursor (list tools)        steps/paging.py
+    observers       see every finished call: log                        observers/log.py
 
 A step that raises ToolCallFailed ends the call with a tool error; one that raises another of our errors
-(UnknownTool, UnknownMcpServer) refuses it with a JSON-RPC error; a step that sets ``call.outcome`` ends it.
+(UnknownTool, UnknownMcpServer) refuses it with a JSON-RPC error; a step that sets ``call.outcome`` ends the
+steps. Finishers then run on that outcome (never after a raise); observers see every call.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from confluence_mcp.pipeline.observers.log import LogOutcome
 from confluence_mcp.pipeline.resolver import TokenResolver
 from confluence_mcp.pipeline.runner import Pipeline
 from confluence_mcp.pipeline.steps.arguments import ValidateArguments
+from confluence_mcp.pipeline.steps.paging import AddNextCursor, DecodeCursor
 from confluence_mcp.pipeline.steps.resolve import ResolveServer
 from confluence_mcp.pipeline.steps.send import SendUpstream
 from confluence_mcp.pipeline.steps.shape import ShapeResult
@@ -34,9 +38,11 @@ def build_pipeline(catalog: Catalog, resolver: TokenResolver, upstream: Upstream
             ResolveServer(resolver),
             CheckVisible(),
             ValidateArguments(catalog),
+            DecodeCursor(catalog),
             BuildRequest(catalog),
             SendUpstream(upstream),
             ShapeResult(),
         ),
+        finishers=(AddNextCursor(),),
         observers=(LogOutcome(),),
     )
