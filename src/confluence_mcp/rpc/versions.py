@@ -25,5 +25,6 @@ INSTRUCTIONS = (
     "Confluence Cloud tools. Page and blog bodies are Confluence storage format (XHTML such as <p>Hi</p>), "
     "not Markdown. An update needs version.number = current version + 1: read the page first. Users are "
     "accountIds (find one with list_all_confluence_users). v2 tools take numeric space ids, v1 tools space "
-    "keys. Lists are paginated: pass the cursor from _links.next. Rate limits appear in the result _meta."
+    "keys. Lists are paginated: pass a result's next_cursor back as cursor until it is null. Rate limits "
+    "appear in the result _meta."
 )
