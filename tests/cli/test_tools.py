@@ -54,6 +54,15 @@ def test_tools_show_prints_one_definition(capsys: pytest.CaptureFixture[str]) ->
     assert {"argument": "id", "in": "path", "name": "id"} in tool["binding"]
 
 
+def test_tools_show_prints_what_agents_see_for_a_paginated_list(capsys: pytest.CaptureFixture[str]) -> None:
+    """A v1 list shows our ``cursor`` and no ``start`` argument; its binding still says where ``start`` goes."""
+    assert main(["tools", "show", "list_all_confluence_groups"]) == 0
+    tool = json.loads(capsys.readouterr().out)
+    assert set(tool["inputSchema"]["properties"]) == {"cursor", "limit", "accessType"}
+    assert {"argument": "start", "in": "query", "name": "start"} in tool["binding"]
+    assert "next_cursor" in tool["description"]
+
+
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [

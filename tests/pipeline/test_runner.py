@@ -88,7 +88,7 @@ def _call(name: str = "some_tool") -> Call:
 
 
 async def test_build_pipeline_lists_the_documented_order(world: World) -> None:
-    """The built pipeline runs its nine steps in the documented order, then the log observer."""
+    """The built pipeline runs its ten steps in the documented order, the next_cursor finisher, the observers."""
     upstream = UpstreamClient(RecordingSender(UpstreamResponse(200, {}, b"")), RetrySettings())
 
     pipeline = build_pipeline(world.catalog, world.resolver, upstream)
@@ -100,9 +100,11 @@ async def test_build_pipeline_lists_the_documented_order(world: World) -> None:
         "visible",
         "coerce",
         "arguments",
+        "cursor",
         "transform",
         "send",
         "shape",
+        "next_cursor",
         "fair_share",
         "metrics",
         "log",
@@ -138,6 +140,51 @@ async def test_a_step_that_sets_the_outcome_ends_the_call() -> None:
     assert journal == ["first"]
     assert outcome is early
     assert seen.calls == [(early, None)]
+
+
+class Refine:
+    """A finisher that records its turn and replaces the outcome's text, as next_cursor does."""
+
+    name = "refine"
+
+    def __init__(self, journal: list[str]) -> None:
+        self._journal = journal
+
+    async def run(self, call: Call) -> None:
+        """Record this finisher's turn and mark the outcome it saw."""
+        self._journal.append(self.name)
+        if call.outcome is not None:
+            call.outcome = ToolOutcome(text=f"{call.outcome.text} (refined)")
+
+
+async def test_finishers_refine_the_outcome_whichever_step_set_it() -> None:
+    """After the step that set the outcome, the remaining steps are skipped but every finisher runs on it."""
+    journal: list[str] = []
+    seen = Seen()
+    pipeline = Pipeline(
+        steps=(Recording("first", journal, outcome=ToolOutcome(text="early")), Recording("second", journal)),
+        finishers=(Refine(journal),),
+        observers=(seen,),
+    )
+
+    outcome = await pipeline.run(_call())
+
+    assert journal == ["first", "refine"]
+    assert outcome == ToolOutcome(text="early (refined)")
+    assert seen.calls == [(outcome, None)]
+    assert pipeline.names == ("first", "second", "refine", "seen")
+
+
+async def test_finishers_do_not_run_after_a_step_raised() -> None:
+    """A tool error from a step is the answer as it is: no finisher touches it."""
+    journal: list[str] = []
+    failure = InvalidArguments("Invalid arguments for some_tool: argument 'cursor' is empty.")
+    pipeline = Pipeline(steps=(Recording("first", journal, error=failure),), finishers=(Refine(journal),), observers=())
+
+    outcome = await pipeline.run(_call())
+
+    assert journal == ["first"]
+    assert outcome == ToolOutcome(text=str(failure), is_error=True)
 
 
 async def test_a_tool_call_failure_becomes_an_error_outcome_that_observers_see() -> None:

@@ -213,7 +213,7 @@ async def test_an_unknown_argument_is_answered_with_the_valid_ones(world: World)
     with pytest.raises(InvalidArguments) as raised:
         await ValidateArguments(world.catalog).run(call)
 
-    assert str(raised.value).endswith("valid arguments are: groupId, limit, shouldReturnTotalSize, start.")
+    assert str(raised.value).endswith("valid arguments are: cursor, groupId, limit, shouldReturnTotalSize.")
 
 
 # transform

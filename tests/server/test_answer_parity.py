@@ -21,8 +21,10 @@ import httpx
 import pytest
 
 from confluence_mcp.pipeline.catalog import encode_cursor
+from confluence_mcp.pipeline.paging import encode_cursor as list_cursor
 from confluence_mcp.simulator import SEED, Simulator
 from confluence_mcp.simulator.faults import FaultPlan
+from confluence_mcp.simulator.paging import encode_cursor as simulator_cursor
 from tests.support.stack import JSON_HEADERS, Stack, running_stack
 
 pytestmark = pytest.mark.anyio
@@ -73,6 +75,21 @@ REQUESTS = [
         "tools/call with a query",
         "tools/call",
         {"name": "list_all_confluence_spaces", "arguments": {"keys": ["OPS"], "limit": 1}},
+        lean_eras=ALL,
+    ),
+    Case(
+        "tools/call, a list's second page by next_cursor",
+        "tools/call",
+        {
+            "name": "list_all_confluence_spaces",
+            "arguments": {"limit": 1, "cursor": list_cursor("cursor", simulator_cursor(1))},
+        },
+        lean_eras=ALL,
+    ),
+    Case(
+        "tools/call, a list cursor not ours",
+        "tools/call",
+        {"name": "list_all_confluence_groups", "arguments": {"cursor": "zzz"}},
         lean_eras=ALL,
     ),
     Case(

@@ -356,6 +356,18 @@ async def test_tree_operations_follow_the_seeded_hierarchy(client: httpx.AsyncCl
     assert in_folder.json()["parentType"] == "folder"
 
 
+async def test_ancestors_have_no_cursor_and_limit_keeps_the_nearest(client: httpx.AsyncClient) -> None:
+    """As on Confluence, ``limit`` keeps the nearest ancestors (highest first); asking again from the first id
+    returned gives the ones above, and no answer carries a next link."""
+    nearest = await client.get(f"{V2}/pages/{SEED.rollback_drill_id}/ancestors", params={"limit": 2})
+    assert [a["id"] for a in nearest.json()["results"]] == [SEED.release_checklist_id, SEED.rollback_plan_id]
+    assert "next" not in nearest.json()["_links"]
+    assert "link" not in nearest.headers
+    above = await client.get(f"{V2}/pages/{SEED.release_checklist_id}/ancestors", params={"limit": 2})
+    assert [a["id"] for a in above.json()["results"]] == [SEED.ops_homepage_id]
+    assert (await client.get(f"{V2}/pages/{SEED.rollback_drill_id}/ancestors", params={"limit": 0})).status_code == 400
+
+
 async def test_blog_posts_are_created_listed_updated_and_trashed(client: httpx.AsyncClient) -> None:
     """Blog posts have their own CRUD with the same version rule and no parent."""
     created = await client.post(

@@ -11,6 +11,7 @@ from typing import Any
 from confluence_mcp.cli.flags import comma_list
 from confluence_mcp.cli.table import print_table
 from confluence_mcp.openapi import Tool, default_documents, generate_tools
+from confluence_mcp.pipeline.catalog import Catalog
 from confluence_mcp.policy.filters import ToolFilter, normalize_methods, normalize_tags, visible_tools
 
 __all__ = ["add_commands"]
@@ -44,7 +45,8 @@ def _spec_option(parser: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace) -> tuple[Tool, ...]:
     specs: list[Path] = args.spec or default_documents()
-    return generate_tools(specs)
+    # The catalog's tools are what agents see (paginated lists take our cursor, not Confluence's).
+    return Catalog(generate_tools(specs)).tools
 
 
 def _tools_list(args: argparse.Namespace) -> int:

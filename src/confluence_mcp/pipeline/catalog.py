@@ -1,4 +1,4 @@
-"""The tool catalog: tools, compiled validators, request plans and per-filter views, all built once."""
+"""The tool catalog: tools as agents see them, validators, request plans, paging and per-filter views, built once."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from confluence_mcp.openapi import Tool
 from confluence_mcp.openapi.compact import wire_schema
 from confluence_mcp.pipeline.chatgpt_tools import ExtraTool
 from confluence_mcp.pipeline.discovery import META_TOOLS
+from confluence_mcp.pipeline.paging import Paging, paged_tool, paging_for
 from confluence_mcp.policy.filters import ToolFilter, visible_tools
 from confluence_mcp.upstream.request import RequestPlan, UpstreamRequest
 
@@ -70,22 +71,33 @@ def decode_cursor(cursor: str) -> int:
 
 
 class Catalog:
-    """Every tool we serve, with what a call needs precomputed; views are cached per filter."""
+    """Every tool we serve, with what a call needs precomputed; views are cached per filter.
+
+    Paginated list tools are shown with our ``cursor`` (``pipeline/paging.py``); their request plans keep
+    Confluence's own parameters, which the ``cursor`` step fills.
+    """
 
     def __init__(self, tools: tuple[Tool, ...], *, page_size: int = 100, extras: Sequence[ExtraTool] = ()) -> None:
         clash = sorted({t.name for t in tools} & {e.tool.name for e in extras})
         if clash:
             raise ConfigError(f"documents: tool names {', '.join(clash)} are reserved for the server's own tools")
-        tools = (*tools, *(e.tool for e in extras))
-        self.tools = tools
+        self.paging: dict[str, Paging] = {}
+        served: list[Tool] = []
+        for tool in tools:
+            paging = paging_for(tool)
+            if paging is not None:
+                self.paging[tool.name] = paging
+                tool = paged_tool(tool, paging)
+            served.append(tool)
+        self.tools = (*served, *(e.tool for e in extras))
         self.page_size = page_size
-        self.by_name = {t.name: t for t in tools}
-        self.plans: dict[str, Plan] = {t.name: RequestPlan(t.binding) for t in tools}
+        self.by_name = {t.name: t for t in self.tools}
+        self.plans: dict[str, Plan] = {t.name: RequestPlan(t.binding) for t in self.tools}
         self.plans.update({e.tool.name: _ExtraPlan(e.build) for e in extras})
         self.shapers = {e.tool.name: e.shape for e in extras}
         """Result shapers of the tools that need their own; the others use ``outcome_from_response``."""
         self._validators: dict[str, Draft202012Validator] = {}
-        self._wire = {t.name: _wire_tool(t) for t in tools}
+        self._wire = {t.name: _wire_tool(t) for t in self.tools}
         self._views: dict[ToolFilter, ToolView] = {}
         self._discovery: ToolView | None = None
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from confluence_mcp.openapi import Tool
+    from confluence_mcp.pipeline.paging import Paging
     from confluence_mcp.pipeline.resolver import Resolved
     from confluence_mcp.upstream.request import UpstreamRequest
     from confluence_mcp.upstream.results import ToolOutcome
@@ -23,10 +24,14 @@ class Call:
     name: str
     """The tool name the agent asked for."""
     arguments: Mapping[str, Any]
-    """The agent's arguments, as sent (``{}`` when none)."""
+    """The agent's arguments, as sent (``{}`` when none); ``cursor`` swaps a list tool's for the upstream ones."""
     resolved: Resolved | None = None
     """The live MCP server (set by the endpoint when it already checked the token, else by ``resolve``)."""
     tool: Tool | None = None
+    paging: Paging | None = None
+    """How the tool pages, set by ``cursor`` for paginated list tools only."""
+    limit_note: str | None = None
+    """Set by ``cursor`` when it lowered ``limit`` to the MCP server's maximum."""
     request: UpstreamRequest | None = None
     response: UpstreamResponse | None = None
     outcome: ToolOutcome | None = None

@@ -1,19 +1,22 @@
 """The order of a tools/call, written once: read this file to know what every call goes through.
 
-    1. resolve     the live MCP server behind the URL token           steps/resolve.py
-    2. fair_share  the server and account are within their call caps   steps/fair_share.py
-    3. discover    discovery mode: meta tools answered, call_tool unwrapped steps/discover.py
-    4. visible     the tool is in that server's filtered view          steps/visibility.py
-    5. coerce      digits sent as numbers, counts sent as text, fixed  steps/coerce.py
-    6. arguments   arguments match the tool's input schema             steps/arguments.py
-    7. transform   arguments -> the upstream request                   steps/transform.py
-    8. send        the request goes to Confluence (one shared pool)    steps/send.py
-    9. shape       Confluence's answer -> the agent's result           steps/shape.py
-    observers      see every finished call: fair_share (gives the slot back),
-                   metrics (observers/metrics.py), log (observers/log.py)
+    1. resolve      the live MCP server behind the URL token            steps/resolve.py
+    2. fair_share   the server and account are within their call caps   steps/fair_share.py
+    3. discover     discovery mode: meta tools answered, call_tool unwrapped  steps/discover.py
+    4. visible      the tool is in that server's filtered view          steps/visibility.py
+    5. coerce       digits sent as numbers, counts sent as text, fixed  steps/coerce.py
+    6. arguments    arguments match the tool's input schema             steps/arguments.py
+    7. cursor       list tools: our cursor -> Confluence's, limit cap   steps/paging.py
+    8. transform    arguments -> the upstream request                   steps/transform.py
+    9. send         the request goes to Confluence (one shared pool)    steps/send.py
+   10. shape        Confluence's answer -> the agent's result           steps/shape.py
+    finishers       refine the outcome: next_cursor (list tools)        steps/paging.py
+    observers       see every finished call: fair_share (gives the slot back),
+                    metrics (observers/metrics.py), log (observers/log.py)
 
 A step that raises ToolCallFailed ends the call with a tool error; one that raises another of our errors
-(UnknownTool, UnknownMcpServer) refuses it with a JSON-RPC error; a step that sets ``call.outcome`` ends it.
+(UnknownTool, UnknownMcpServer) refuses it with a JSON-RPC error; a step that sets ``call.outcome`` ends the
+steps. Finishers then run on that outcome (never after a raise); observers see every call.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from confluence_mcp.pipeline.steps.arguments import ValidateArguments
 from confluence_mcp.pipeline.steps.coerce import CoerceArguments
 from confluence_mcp.pipeline.steps.discover import AnswerDiscovery
 from confluence_mcp.pipeline.steps.fair_share import FairShare
+from confluence_mcp.pipeline.steps.paging import AddNextCursor, DecodeCursor
 from confluence_mcp.pipeline.steps.resolve import ResolveServer
 from confluence_mcp.pipeline.steps.send import SendUpstream
 from confluence_mcp.pipeline.steps.shape import ShapeResult
@@ -54,9 +58,11 @@ def build_pipeline(
             CheckVisible(),
             CoerceArguments(catalog),
             ValidateArguments(catalog),
+            DecodeCursor(catalog),
             BuildRequest(catalog),
             SendUpstream(upstream),
             ShapeResult(catalog),
         ),
+        finishers=(AddNextCursor(),),
         observers=(fair_share, metrics, LogOutcome()),
     )

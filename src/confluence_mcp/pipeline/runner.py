@@ -14,18 +14,23 @@ log = logging.getLogger("confluence_mcp.pipeline")
 
 
 class Pipeline:
-    """An ordered tuple of steps and observers, fixed at start-up (no per-call allocation of the order)."""
+    """Ordered steps, finishers and observers, fixed at start-up (no per-call allocation of the order).
 
-    __slots__ = ("observers", "steps")
+    Steps run until one sets ``call.outcome``; finishers then refine that outcome (they run only when no step
+    raised); observers see every call, however it ended.
+    """
 
-    def __init__(self, steps: Sequence[Step], observers: Sequence[Observer]) -> None:
+    __slots__ = ("finishers", "observers", "steps")
+
+    def __init__(self, steps: Sequence[Step], observers: Sequence[Observer], finishers: Sequence[Step] = ()) -> None:
         self.steps = tuple(steps)
+        self.finishers = tuple(finishers)
         self.observers = tuple(observers)
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The step names in order, then the observers' (for docs, tests and the health page)."""
-        return tuple(s.name for s in self.steps) + tuple(o.name for o in self.observers)
+        """The step names in order, then the finishers' and the observers' (for docs, tests and the health page)."""
+        return tuple(s.name for s in (*self.steps, *self.finishers)) + tuple(o.name for o in self.observers)
 
     async def run(self, call: Call) -> ToolOutcome:
         """Run ``call``; a ToolCallFailed becomes an error outcome, other ConfluenceMcpErrors propagate."""
@@ -35,6 +40,8 @@ class Pipeline:
                 await step.run(call)
                 if call.outcome is not None:
                     break
+            for finisher in self.finishers:
+                await finisher.run(call)
         except ToolCallFailed as exc:  # the call ran and failed: the agent gets a tool error it can act on
             call.failure = exc
             call.outcome = error_outcome(str(exc))

@@ -35,7 +35,8 @@ INSTRUCTIONS = (
     "4) Users are accountIds only (find them with list_all_confluence_users); groups are ids (find them with "
     "confluence_groups_search). "
     '5) CQL: quote every value (space = "ENG" AND title ~ "plan"); title and text take ~, never =. '
-    "6) Lists are paged: pass cursor from the result's next_cursor; null means done. "
+    "6) Lists are paged: pass cursor from the result's next_cursor; null means done. A limit above this "
+    "server's cap is lowered and the result's limit_note says so. "
     "7) Deleted pages, blog posts, folders and attachments go to the trash; comments are deleted for good. "
     "Confirm deletions and membership changes with the user. Rate limits appear in the result _meta."
 )

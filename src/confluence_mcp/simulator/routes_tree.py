@@ -68,8 +68,12 @@ def _descendants(call: Call, state: State) -> Reply:
 
 def _ancestors(call: Call, state: State) -> Reply:
     item = find_content(state, call.params["id"], "page")
-    chain = state.ancestors(item)
-    return cursor_page(call, chain, lambda parent: {"id": parent.id, "type": parent.kind})
+    limit = call.int_arg("limit", 25, low=1, high=250)
+    # Confluence has no cursor here: it answers the `limit` nearest ancestors, highest first, and the ones
+    # above come from asking again with the first (highest) id returned.
+    chain = state.ancestors(item)[-limit:]
+    results = [{"id": parent.id, "type": parent.kind} for parent in chain]
+    return Reply(200, {"results": results, "_links": {"base": call.base}})
 
 
 def _find_space(state: State, space_id: str) -> Space:

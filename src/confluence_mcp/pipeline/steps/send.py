@@ -1,4 +1,4 @@
-"""Step 5, send: the request goes to Confluence through the one shared upstream client."""
+"""Step 6, send: the request goes to Confluence through the one shared upstream client."""
 
 from __future__ import annotations
 

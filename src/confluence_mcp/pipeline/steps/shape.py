@@ -1,4 +1,4 @@
-"""Step 6, shape: Confluence's answer -> what the agent gets (JSON as structured content, errors explained)."""
+"""Step 7, shape: Confluence's answer -> what the agent gets (JSON as structured content, errors explained)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Step 4, transform: arguments -> the upstream request (method, encoded path, query, headers, JSON body)."""
+"""Step 5, transform: arguments -> the upstream request (method, encoded path, query, headers, JSON body)."""
 
 from __future__ import annotations
 
