@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 _MCP_PATH = re.compile(r"(/mcp/)[^/\s\"?]+")
@@ -34,16 +36,45 @@ def _as_tuple(args: Any) -> tuple[Any, ...]:
     return args if isinstance(args, tuple) else (args,)
 
 
-def log_config(level: str) -> dict[str, Any]:
-    """Return a dictConfig for our loggers and uvicorn's, with redaction on every handler."""
+# Attributes every LogRecord has; anything else on a record came from ``extra=`` and is ours to print.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, our ``extra`` fields, and any traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return ``record`` as one line of JSON, redacted like every other line."""
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = redact(value) if isinstance(value, str) else value
+        if record.exc_info:
+            entry["traceback"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def log_config(level: str, fmt: str = "text") -> dict[str, Any]:
+    """Return a dictConfig for our loggers and uvicorn's, with redaction on every handler.
+
+    In ``json`` format uvicorn's access log is off: the MCP endpoint writes one richer line per request.
+    """
     upper = level.upper()
+    json_lines = fmt == "json"
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"redact": {"()": RedactingFilter}},
         "formatters": {
-            "default": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-            "access": {"format": "%(asctime)s access %(message)s"},
+            "default": {"()": JsonFormatter}
+            if json_lines
+            else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+            "access": {"()": JsonFormatter} if json_lines else {"format": "%(asctime)s access %(message)s"},
         },
         "handlers": {
             "default": {"class": "logging.StreamHandler", "formatter": "default", "filters": ["redact"]},
@@ -53,7 +84,11 @@ def log_config(level: str) -> dict[str, Any]:
             "confluence_mcp": {"handlers": ["default"], "level": upper, "propagate": False},
             "uvicorn": {"handlers": ["default"], "level": upper, "propagate": False},
             "uvicorn.error": {"level": upper},
-            "uvicorn.access": {"handlers": ["access"], "level": upper, "propagate": False},
+            "uvicorn.access": {
+                "handlers": ["access"],
+                "level": "CRITICAL" if json_lines else upper,
+                "propagate": False,
+            },
             "mcp": {"handlers": ["default"], "level": "WARNING", "propagate": False},
             # httpx logs every request URL at INFO; upstream URLs are not secret but are noise.
             "httpx": {"handlers": ["default"], "level": "WARNING", "propagate": False},

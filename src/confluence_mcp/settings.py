@@ -104,6 +104,14 @@ class LimitSettings(_Model):
     """Calls all MCP servers of one account may start per minute, per process (Atlassian limits per site)."""
 
 
+class LoggingSettings(_Model):
+    """How log lines look; the level stays ``log_level`` at the top."""
+
+    format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per line, with one line per MCP request (request id, MCP server id, method,
+    tool, status, upstream status, duration) in place of uvicorn's access log."""
+
+
 class StoreSettings(_Model):
     """Where accounts, MCP servers and API tokens live."""
 
@@ -179,6 +187,7 @@ class Settings(_Model):
     documents: tuple[Path, ...] = ()
     """OpenAPI documents to serve; empty means our own (openapi/confluence.yaml)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    logging: LoggingSettings = LoggingSettings()
     accounts: tuple[StaticAccount, ...] = ()
     servers: tuple[StaticServer, ...] = ()
     embedded_defaults: bool = Field(default=False, exclude=True)

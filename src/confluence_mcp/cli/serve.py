@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
     from confluence_mcp.server.app import create_app, wrap
 
     settings = settings_from(args)
-    config = log_config(settings.log_level)
+    config = log_config(settings.log_level, settings.logging.format)
     logging.config.dictConfig(config)
     app = wrap(create_app(settings))
     http: Any = "auto"
@@ -46,5 +46,6 @@ def _serve(args: argparse.Namespace) -> int:
         http=http,
         lifespan="on",
         server_header=False,
+        access_log=settings.logging.format != "json",  # the endpoint writes the richer line itself
     )
     return 0

@@ -22,6 +22,7 @@ steps. Finishers then run on that outcome (never after a raise); observers see e
 from __future__ import annotations
 
 from confluence_mcp.pipeline.catalog import Catalog
+from confluence_mcp.pipeline.observers.access import RecordCall
 from confluence_mcp.pipeline.observers.log import LogOutcome
 from confluence_mcp.pipeline.observers.metrics import CallMetrics
 from confluence_mcp.pipeline.resolver import TokenResolver
@@ -46,6 +47,8 @@ def build_pipeline(
     upstream: UpstreamClient,
     limits: LimitSettings | None = None,
     metrics: CallMetrics | None = None,
+    *,
+    access_log: bool = False,
 ) -> Pipeline:
     """Return the pipeline every tools/call runs through, built once at start-up."""
     fair_share = FairShare(limits or LimitSettings())
@@ -64,5 +67,6 @@ def build_pipeline(
             ShapeResult(catalog),
         ),
         finishers=(AddNextCursor(),),
-        observers=(fair_share, metrics, LogOutcome()),
+        # The access observer only where the JSON access log is on: it fills that log's per-request record.
+        observers=(fair_share, metrics, LogOutcome(), *((RecordCall(),) if access_log else ())),
     )

@@ -79,7 +79,9 @@ def create_app(
     resolver = TokenResolver(the_store, catalog, ttl=settings.server.token_cache_seconds)
     upstream = UpstreamClient(open_sender(settings.upstream, transport), settings.upstream.retry)
     metrics = CallMetrics(t.name for t in catalog.tools)
-    pipeline = build_pipeline(catalog, resolver, upstream, settings.limits, metrics)
+    pipeline = build_pipeline(
+        catalog, resolver, upstream, settings.limits, metrics, access_log=settings.logging.format == "json"
+    )
     answers = Answers(pipeline)
     sdk = SdkBridge(catalog, answers, max_body_bytes=settings.server.max_body_bytes)
     runtime = Runtime(settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher)
@@ -106,7 +108,8 @@ def create_app(
                 await the_store.close()
 
     lean = LeanPath(answers) if settings.server.fast_path else None
-    endpoint = McpEndpoint(sdk, resolver, settings.server, lean, metrics=metrics)
+    access_log = settings.logging.format == "json"
+    endpoint = McpEndpoint(sdk, resolver, settings.server, lean, metrics=metrics, access_log=access_log)
     routes: list[BaseRoute] = [Route("/mcp/{token}", endpoint, methods=["POST"]), *health_routes()]
     from confluence_mcp.admin.routes import admin_routes  # the admin API lives in its own package
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import secrets
+import time
 from typing import Any
 
 from confluence_mcp import asgi
@@ -20,6 +22,7 @@ from confluence_mcp.errors import (
     RequestRefused,
     UnknownMcpServer,
 )
+from confluence_mcp.pipeline.observers.access import CURRENT, RequestRecord
 from confluence_mcp.pipeline.observers.metrics import CallMetrics
 from confluence_mcp.pipeline.resolver import Resolved, TokenResolver
 from confluence_mcp.rpc.envelope import parse_message
@@ -31,6 +34,7 @@ from confluence_mcp.server.sdk import SdkBridge
 from confluence_mcp.settings import ServerSettings
 
 log = logging.getLogger("confluence_mcp.server")
+access = logging.getLogger("confluence_mcp.access")
 
 _CHALLENGE = {"www-authenticate": 'Bearer realm="confluence-mcp", error="invalid_token"'}
 
@@ -46,6 +50,7 @@ class McpEndpoint:
         lean: LeanPath | None = None,
         *,
         metrics: CallMetrics | None = None,
+        access_log: bool = False,
     ) -> None:
         self._sdk = sdk
         self._resolver = resolver
@@ -54,12 +59,42 @@ class McpEndpoint:
         """The lean path, or None when ``server.fast_path`` is off (every request goes to the SDK)."""
         self._allowed_hosts = settings.effective_allowed_hosts
         self._count = metrics.request if metrics is not None else None
+        self._access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one MCP POST; every refusal is a JSON-RPC error from the one error table."""
+        if self._access_log:
+            await self._logged(scope, receive, send)
+        else:
+            await self._answer(scope, receive, send, None)
+
+    async def _logged(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer, then write the request's one JSON access line (``logging.format: json`` only)."""
+        record = RequestRecord(request_id=secrets.token_hex(6))
+        status = 0
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        reset = CURRENT.set(record)
+        try:
+            await self._answer(scope, receive, send_noting_status, record)
+        finally:
+            CURRENT.reset(reset)
+            fields = {k: v for k, v in dataclasses.asdict(record).items() if v is not None}
+            fields.update(status=status, duration_ms=round((time.perf_counter() - started) * 1000, 3))
+            access.info("%s %s", record.method or "-", status, extra=fields)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, record: RequestRecord | None) -> None:
         token = scope["path_params"].get("token", "")
         try:
             resolved = await self._admit(scope, token)
+            if record is not None:
+                record.mcp_server_id = resolved.server.id
             body = await self._body(scope, receive)
             content_type = asgi.header(scope, b"content-type")
             if content_type is None or not content_type.startswith("application/json"):
@@ -68,6 +103,8 @@ class McpEndpoint:
                 message = parse_message(body)
                 if self._count is not None:
                     self._count(message.get("method"))
+                if record is not None and isinstance(message.get("method"), str):
+                    record.method = message["method"][:64]
             lean = self.lean
             if (
                 message is not None
@@ -90,6 +127,7 @@ class McpEndpoint:
             log.exception("MCP request failed unexpectedly (reference %s)", reference)
             with contextlib.suppress(Exception):  # the response may have started; then the log is all we have
                 await guards.send_refusal(send, InternalFailure(f"Internal error (reference {reference}); logged"))
+        # The reference of an internal error is the log line's; the access line carries the request id.
 
     async def _admit(self, scope: Scope, token: str) -> Resolved:
         """Check Host and Origin before the token, then the token and its bearer requirement."""
