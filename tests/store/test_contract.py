@@ -23,6 +23,7 @@ from confluence_mcp.store.base import (
     ApiToken,
     McpServer,
     Store,
+    TokenScope,
     utc_text,
 )
 from confluence_mcp.store.cipher import Cipher, generate_key
@@ -82,6 +83,8 @@ def an_api_token(
     token_hash: str | None = None,
     expires_at: datetime | None = None,
     created_at: datetime = T0,
+    scope: TokenScope = "admin",
+    mcp_server_ids: tuple[str, ...] = (),
 ) -> ApiToken:
     """Return an API token whose hash is derived from its id unless given."""
     return ApiToken(
@@ -90,6 +93,8 @@ def an_api_token(
         token_hash=token_hash or hash_token(f"cmat_token-of-{record_id}"),
         created_at=created_at,
         expires_at=expires_at,
+        scope=scope,
+        mcp_server_ids=mcp_server_ids,
     )
 
 
@@ -439,6 +444,23 @@ async def test_api_token_is_created_listed_found_by_hash_and_deleted(store: Stor
     assert await store.find_api_token_by_hash(token.token_hash, real_now()) is None
 
 
+async def test_api_token_scope_and_mcp_server_bindings_read_back_through_list_and_hash(store: Store) -> None:
+    """An admin token, an unbound MCP client token and one bound to two servers read back field for field."""
+    admin = an_api_token("tok_admin")
+    unbound = an_api_token("tok_any", scope="mcp")
+    bound = an_api_token("tok_bound", scope="mcp", mcp_server_ids=("srv_2", "srv_1"), created_at=T0 + timedelta(1))
+    for token in (admin, unbound, bound):
+        await store.create_api_token(token)
+
+    assert await store.list_api_tokens() == [admin, unbound, bound]
+    for token in (admin, unbound, bound):
+        assert await store.find_api_token_by_hash(token.token_hash, real_now()) == token
+    found = await store.find_api_token_by_hash(bound.token_hash, real_now())
+    assert found is not None
+    assert (found.scope, found.mcp_server_ids) == ("mcp", ("srv_2", "srv_1"))
+    assert (admin.scope, admin.mcp_server_ids) == ("admin", ())
+
+
 async def test_expired_api_token_is_not_found_by_hash(store: Store) -> None:
     """From its expires_at on, an API token's hash finds nothing, though it still lists until swept."""
     now = real_now()
@@ -553,6 +575,42 @@ async def test_sqlite_file_of_the_first_schema_upgrades_and_its_servers_read_the
     assert await _sqlite_scalar(sqlite_path, "PRAGMA user_version") == len(MIGRATIONS)
     with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
         await _sqlite_scalar(sqlite_path, "UPDATE mcp_servers SET tool_exposure = 'some'")
+
+
+async def test_sqlite_file_of_schema_version_2_upgrades_and_its_api_tokens_become_admin_tokens(
+    sqlite_path: Path, cipher: Cipher
+) -> None:
+    """A version-2 file migrates on open: its API tokens read scope admin and no servers; scope is CHECKed."""
+    token = an_api_token(expires_at=T0 + timedelta(days=30))
+
+    def second_schema_file() -> None:
+        sqlite_path.parent.mkdir(parents=True)
+        db = sqlite3.connect(sqlite_path)
+        try:
+            for statement in (*MIGRATIONS[0], *MIGRATIONS[1]):
+                db.execute(statement)
+            db.execute("PRAGMA user_version = 2")
+            row = (token.id, token.name, token.token_hash, utc_text(T0), utc_text(T0 + timedelta(days=30)))
+            db.execute("INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?)", row)  # every column version 2 had
+            db.commit()
+        finally:
+            db.close()
+
+    await anyio.to_thread.run_sync(second_schema_file)
+    store = SqliteStore(str(sqlite_path), cipher=cipher)
+    await store.open()
+    try:
+        (upgraded,) = await store.list_api_tokens()
+        by_hash = await store.find_api_token_by_hash(token.token_hash, T0)
+    finally:
+        await store.close()
+
+    assert upgraded == by_hash == token
+    assert (upgraded.scope, upgraded.mcp_server_ids) == ("admin", ())
+    assert upgraded.opens_admin_api()
+    assert await _sqlite_scalar(sqlite_path, "PRAGMA user_version") == len(MIGRATIONS) == 3
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+        await _sqlite_scalar(sqlite_path, "UPDATE api_tokens SET scope = 'root'")
 
 
 async def test_sqlite_store_refuses_a_schema_newer_than_it_knows(sqlite_path: Path, cipher: Cipher) -> None:
@@ -688,6 +746,25 @@ async def test_redis_server_record_written_before_tool_exposure_and_max_limit_re
 
         assert await store.get_mcp_server("srv_1") == an_mcp_server()
         assert await store.find_mcp_server_by_token_hash(server.token_hash, real_now()) == an_mcp_server()
+    finally:
+        await store.close()
+
+
+async def test_redis_api_token_written_before_scopes_reads_as_an_admin_token(
+    redis_client: redis.asyncio.Redis, redis_url: str, cipher: Cipher
+) -> None:
+    """A stored API token JSON without scope and mcp_server_ids (an older release wrote it) loads as admin."""
+    store = RedisStore(redis_url, cipher=cipher)
+    await store.open()
+    try:
+        token = an_api_token(scope="mcp", mcp_server_ids=("srv_1",))
+        await store.create_api_token(token)
+        record = json.loads(await redis_client.get("cmcp:api-token:tok_1") or "{}")
+        assert (record.pop("scope"), record.pop("mcp_server_ids")) == ("mcp", ["srv_1"])
+        await redis_client.set("cmcp:api-token:tok_1", json.dumps(record))
+
+        assert await store.list_api_tokens() == [an_api_token()]
+        assert await store.find_api_token_by_hash(token.token_hash, real_now()) == an_api_token()
     finally:
         await store.close()
 
