@@ -146,6 +146,32 @@ def test_api_tokens_create_binds_an_mcp_token_to_the_servers_named_and_list_show
     assert [row[1:4] for row in rows] == [["ops", "admin", "-"], ["any", "mcp", "any"], ["bot", "mcp", f"{two},{one}"]]
 
 
+def test_an_mcp_token_bound_by_the_cli_opens_its_server_on_a_server_over_the_same_data_dir(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """On a server requiring API-token auth, the CLI's bound MCP token answers 200 and its admin token 401."""
+    account_id = add_account(capsys, tmp_path)
+    argv = ["mcp", "create", account_id, "--name", "locked", "--require-api-token", "--data-dir", str(tmp_path)]
+    url = run(capsys, *argv)[1][-1]
+    (server,) = stored_mcp_servers(tmp_path)
+    admin = run(capsys, "api-tokens", "create", "ops", "--data-dir", str(tmp_path))[1][-1]
+    argv = ["api-tokens", "create", "bot", "--scope", "mcp", "--servers", server.id, "--data-dir", str(tmp_path)]
+    client = run(capsys, *argv)[1][-1]
+    settings = load_settings(None, data_dir=tmp_path)
+    token = url.removeprefix(f"{settings.public_url}/mcp/")
+
+    async def statuses() -> list[int]:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+        async with serve_asgi(wrap(create_app(settings))) as base_url, httpx.AsyncClient() as http:
+            answers = [
+                await http.post(f"{base_url}/mcp/{token}", json=body, headers={**MCP_HEADERS, **bearer})
+                for bearer in ({"Authorization": f"Bearer {client}"}, {"Authorization": f"Bearer {admin}"})
+            ]
+        return [answer.status_code for answer in answers]
+
+    assert anyio.run(statuses) == [200, 401]
+
+
 # accounts
 
 
