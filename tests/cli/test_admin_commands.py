@@ -311,6 +311,8 @@ def test_mcp_list_and_revoke(capsys: pytest.CaptureFixture[str], tmp_path: Path)
          "--servers: unknown MCP server ids 'mcp_gone', 'mcp_nope' (see 'confluence-mcp mcp list')"),
         (["api-tokens", "create", "ci", "--servers", "mcp_1"],
          "--servers: only MCP client tokens (scope mcp) are bound to MCP servers"),
+        (["api-tokens", "create", "ci", "--scope", "mcp", "--servers", " , "],
+         "--servers: give at least one MCP server id, or leave --servers out for every MCP server"),
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_with_one_line_on_stderr(

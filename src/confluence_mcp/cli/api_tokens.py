@@ -44,8 +44,7 @@ def add_commands(commands: Any) -> None:
     create.add_argument(
         "--servers",
         metavar="ID,...",
-        default="",
-        help="with --scope mcp: the MCP server ids it opens (see 'mcp list'); default: every MCP server",
+        help="with --scope mcp: the MCP server ids it opens (see 'mcp list'); left out: every MCP server",
     )
     add_expiry_options(create)
     add_store_command(sub, "list", "list API tokens with their scope and servers (never the tokens)", _list)
@@ -54,11 +53,15 @@ def add_commands(commands: Any) -> None:
 
 async def _create(service: AdminService, args: argparse.Namespace) -> int:
     expires = expires_at(args)
+    server_ids = [] if args.servers is None else comma_list(args.servers)
+    if args.servers is not None and not server_ids:
+        # An empty value (an unset shell variable, say) must not quietly make a token for every server.
+        raise ValueError("--servers: give at least one MCP server id, or leave --servers out for every MCP server")
     created = await service.create_api_token(
         args.name,
         datetime.fromisoformat(expires) if expires else None,
         scope=args.scope,
-        mcp_server_ids=comma_list(args.servers),
+        mcp_server_ids=server_ids,
     )
     record = created.record
     if record.scope == "admin":
