@@ -10,6 +10,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+from confluence_mcp.admin.service import AdminService
 from tests.support.admin import (
     ISO_Z_PATTERN,
     SECRET,
@@ -62,6 +63,25 @@ async def test_a_bad_or_malformed_bearer_token_answers_401_invalid_token(admin: 
     error_body(unknown, 401, "unauthorized")
     assert unknown.headers["www-authenticate"] == 'Bearer realm="confluence-mcp", error="invalid_token"'
     error_body(basic, 401, "unauthorized")
+
+
+async def test_every_route_refuses_an_mcp_client_token_as_not_an_admin_token(admin: AdminApp) -> None:
+    """An MCP client token, bound or not, gets 401 on each admin route, saying an admin token is needed."""
+    account = await admin.create_account()
+    server = (await admin.create_mcp_server(account["id"])).json()
+    service = AdminService(admin.store, admin.runtime.settings, lambda: admin.runtime.catalog.tools)
+    unbound = await service.create_api_token("agent", scope="mcp")
+    bound = await service.create_api_token("pinned", scope="mcp", mcp_server_ids=[server["id"]])
+    async with httpx.AsyncClient(base_url=admin.base_url) as other:
+        for token in (unbound.token, bound.token):
+            for method, path in sorted(ROUTES):
+                headers = {"Authorization": f"Bearer {token}"}
+                response = await other.request(method, _concrete(path), json={}, headers=headers)
+                body = error_body(response, 401, "unauthorized")
+                assert body["message"].startswith("this is an MCP client token (scope mcp)")
+                assert "the admin API needs an admin token" in body["message"]
+                assert response.headers["www-authenticate"] == 'Bearer realm="confluence-mcp", error="invalid_token"'
+    assert [a.id for a in await admin.store.list_accounts()] == [account["id"]]  # no POST or DELETE got through
 
 
 async def test_a_revoked_api_token_is_refused_at_once(admin: AdminApp) -> None:

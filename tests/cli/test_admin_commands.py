@@ -107,6 +107,71 @@ def test_api_tokens_list_and_revoke_never_show_tokens(capsys: pytest.CaptureFixt
     assert record.id in err[0]
 
 
+def test_api_tokens_are_admin_tokens_unless_scope_mcp_is_asked_for(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Without --scope a token is an admin token; --scope mcp without --servers is an MCP token for any server."""
+    assert run(capsys, "api-tokens", "create", "ops", "--data-dir", str(tmp_path))[0] == 0
+    code, out, err = run(capsys, "api-tokens", "create", "bot", "--scope", "mcp", "--data-dir", str(tmp_path))
+    assert code == 0, err
+    assert out[0].startswith("Created MCP client token tok_")
+    assert "MCP servers: any" in out[1]
+
+    admin, client = stored_api_tokens(tmp_path)
+    assert (admin.scope, admin.mcp_server_ids) == ("admin", ())
+    assert (client.scope, client.mcp_server_ids) == ("mcp", ())
+
+
+def test_api_tokens_create_binds_an_mcp_token_to_the_servers_named_and_list_shows_them(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--servers stores the ids given, each once; list has SCOPE and SERVERS columns ("-" admin, "any" unbound)."""
+    account_id = add_account(capsys, tmp_path)
+    for name in ("one", "two"):
+        assert run(capsys, "mcp", "create", account_id, "--name", name, "--data-dir", str(tmp_path))[0] == 0
+    one, two = (server.id for server in stored_mcp_servers(tmp_path))
+    assert run(capsys, "api-tokens", "create", "ops", "--data-dir", str(tmp_path))[0] == 0
+    assert run(capsys, "api-tokens", "create", "any", "--scope", "mcp", "--data-dir", str(tmp_path))[0] == 0
+    servers = f"{two}, {one},{two}"
+    argv = ["api-tokens", "create", "bot", "--scope", "mcp", "--servers", servers, "--data-dir", str(tmp_path)]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert f"MCP servers: {two},{one}" in out[1]
+
+    *_, bound = stored_api_tokens(tmp_path)
+    assert (bound.scope, bound.mcp_server_ids) == ("mcp", (two, one))
+    _, listed, _ = run(capsys, "api-tokens", "list", "--data-dir", str(tmp_path))
+    header, *rows = ([cell.strip() for cell in line.split("  ") if cell.strip()] for line in listed)
+    assert header == ["ID", "NAME", "SCOPE", "SERVERS", "CREATED", "EXPIRES"]
+    assert [row[1:4] for row in rows] == [["ops", "admin", "-"], ["any", "mcp", "any"], ["bot", "mcp", f"{two},{one}"]]
+
+
+def test_an_mcp_token_bound_by_the_cli_opens_its_server_on_a_server_over_the_same_data_dir(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """On a server requiring API-token auth, the CLI's bound MCP token answers 200 and its admin token 401."""
+    account_id = add_account(capsys, tmp_path)
+    argv = ["mcp", "create", account_id, "--name", "locked", "--require-api-token", "--data-dir", str(tmp_path)]
+    url = run(capsys, *argv)[1][-1]
+    (server,) = stored_mcp_servers(tmp_path)
+    admin = run(capsys, "api-tokens", "create", "ops", "--data-dir", str(tmp_path))[1][-1]
+    argv = ["api-tokens", "create", "bot", "--scope", "mcp", "--servers", server.id, "--data-dir", str(tmp_path)]
+    client = run(capsys, *argv)[1][-1]
+    settings = load_settings(None, data_dir=tmp_path)
+    token = url.removeprefix(f"{settings.public_url}/mcp/")
+
+    async def statuses() -> list[int]:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+        async with serve_asgi(wrap(create_app(settings))) as base_url, httpx.AsyncClient() as http:
+            answers = [
+                await http.post(f"{base_url}/mcp/{token}", json=body, headers={**MCP_HEADERS, **bearer})
+                for bearer in ({"Authorization": f"Bearer {client}"}, {"Authorization": f"Bearer {admin}"})
+            ]
+        return [answer.status_code for answer in answers]
+
+    assert anyio.run(statuses) == [200, 401]
+
+
 # accounts
 
 
@@ -242,6 +307,12 @@ def test_mcp_list_and_revoke(capsys: pytest.CaptureFixture[str], tmp_path: Path)
         (["api-tokens", "create", "ci", "--expires-in", "soon"], "--expires-in: 'soon' is not a duration"),
         (["api-tokens", "create", "ci", "--expires-in", "5s"], "at least 60 seconds"),
         (["api-tokens", "create", " "], "NAME: give 1 to 200 characters"),
+        (["api-tokens", "create", "ci", "--scope", "mcp", "--servers", "mcp_gone,mcp_nope"],
+         "--servers: unknown MCP server ids 'mcp_gone', 'mcp_nope' (see 'confluence-mcp mcp list')"),
+        (["api-tokens", "create", "ci", "--servers", "mcp_1"],
+         "--servers: only MCP client tokens (scope mcp) are bound to MCP servers"),
+        (["api-tokens", "create", "ci", "--scope", "mcp", "--servers", " , "],
+         "--servers: give at least one MCP server id, or leave --servers out for every MCP server"),
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_with_one_line_on_stderr(

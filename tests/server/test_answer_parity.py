@@ -165,7 +165,7 @@ def _request(stack: Stack, era: str, case: Case) -> tuple[str, dict[str, str], d
     if params is not None:
         body["params"] = params
     if case.bearer:
-        headers["Authorization"] = f"Bearer {stack.api_token}"
+        headers["Authorization"] = f"Bearer {stack.mcp_api_token}"
     token = "cmcp_unknown" if case.server == "unknown" else stack.tokens[case.server]
     return f"{stack.base_url}/mcp/{token}", headers, body
 

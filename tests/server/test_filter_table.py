@@ -95,7 +95,7 @@ async def test_expiry_and_api_token_auth_decide_the_status(
     token = await _add_server(stack, expired=expired, auth=auth)
     headers = dict(JSON_HEADERS)
     if bearer is not None:
-        headers["Authorization"] = f"Bearer {stack.api_token if bearer == 'valid' else 'cmat_nope'}"
+        headers["Authorization"] = f"Bearer {stack.mcp_api_token if bearer == 'valid' else 'cmat_nope'}"
     async with httpx.AsyncClient() as client:
         response = await client.post(
             f"{stack.base_url}/mcp/{token}", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers=headers

@@ -325,7 +325,7 @@ async def test_api_token_auth_requires_a_valid_bearer(stack: Stack) -> None:
     assert missing.json()["error"]["code"] == -31401
     wrong = await stack.rpc("tools/list", server="auth", headers={"Authorization": "Bearer cmat_wrong"})
     assert wrong.status_code == 401
-    right = await stack.rpc("tools/list", server="auth", headers={"Authorization": f"Bearer {stack.api_token}"})
+    right = await stack.rpc("tools/list", server="auth", headers={"Authorization": f"Bearer {stack.mcp_api_token}"})
     assert right.status_code == 200
     assert right.json()["result"]["tools"]
 

@@ -51,7 +51,7 @@ async def test_sdk_client_lists_and_calls_in_both_eras(stack: Stack, mode: Any, 
 
 async def test_sdk_client_with_api_token_header(stack: Stack) -> None:
     """A server requiring API-token auth works for an SDK client that sends the bearer."""
-    headers = {"Authorization": f"Bearer {stack.api_token}"}
+    headers = {"Authorization": f"Bearer {stack.mcp_api_token}"}
     async with (
         httpx2.AsyncClient(headers=headers) as http,
         Client(streamable_http_client(stack.url("auth"), http_client=http), mode="legacy") as client,
@@ -99,7 +99,7 @@ async def test_mcp_remote_bridges_stdio_to_our_url(stack: Stack) -> None:
         str(CLIENTS / "mcp-remote"),
         stack.url("auth"),
         "--header",
-        f"Authorization: Bearer {stack.api_token}",
+        f"Authorization: Bearer {stack.mcp_api_token}",
     ]
     env = {**os.environ, "MCP_REMOTE_CONFIG_DIR": str(Path(stack.extra.get("tmp", "/tmp")) / "mcp-remote")}
     log = bytearray()

@@ -23,6 +23,7 @@ from confluence_mcp.store.base import (
     ApiToken,
     McpServer,
     Store,
+    TokenScope,
     utc_text,
 )
 from confluence_mcp.store.cipher import Cipher, generate_key
@@ -82,6 +83,8 @@ def an_api_token(
     token_hash: str | None = None,
     expires_at: datetime | None = None,
     created_at: datetime = T0,
+    scope: TokenScope = "admin",
+    mcp_server_ids: tuple[str, ...] = (),
 ) -> ApiToken:
     """Return an API token whose hash is derived from its id unless given."""
     return ApiToken(
@@ -90,6 +93,8 @@ def an_api_token(
         token_hash=token_hash or hash_token(f"cmat_token-of-{record_id}"),
         created_at=created_at,
         expires_at=expires_at,
+        scope=scope,
+        mcp_server_ids=mcp_server_ids,
     )
 
 
@@ -439,6 +444,23 @@ async def test_api_token_is_created_listed_found_by_hash_and_deleted(store: Stor
     assert await store.find_api_token_by_hash(token.token_hash, real_now()) is None
 
 
+async def test_api_token_scope_and_mcp_server_bindings_read_back_through_list_and_hash(store: Store) -> None:
+    """An admin token, an unbound MCP client token and one bound to two servers read back field for field."""
+    admin = an_api_token("tok_admin")
+    unbound = an_api_token("tok_any", scope="mcp")
+    bound = an_api_token("tok_bound", scope="mcp", mcp_server_ids=("srv_2", "srv_1"), created_at=T0 + timedelta(1))
+    for token in (admin, unbound, bound):
+        await store.create_api_token(token)
+
+    assert await store.list_api_tokens() == [admin, unbound, bound]
+    for token in (admin, unbound, bound):
+        assert await store.find_api_token_by_hash(token.token_hash, real_now()) == token
+    found = await store.find_api_token_by_hash(bound.token_hash, real_now())
+    assert found is not None
+    assert (found.scope, found.mcp_server_ids) == ("mcp", ("srv_2", "srv_1"))
+    assert (admin.scope, admin.mcp_server_ids) == ("admin", ())
+
+
 async def test_expired_api_token_is_not_found_by_hash(store: Store) -> None:
     """From its expires_at on, an API token's hash finds nothing, though it still lists until swept."""
     now = real_now()
@@ -526,21 +548,14 @@ async def test_sqlite_file_of_the_first_schema_upgrades_and_its_servers_read_the
         at,
     )
     server_row = (server.id, server.name, "acc_1", server.token_hash, '["GET", "POST"]', '["pages", "spaces"]', 0)
-
-    def first_schema_file() -> None:
-        sqlite_path.parent.mkdir(parents=True)
-        db = sqlite3.connect(sqlite_path)
-        try:
-            for statement in MIGRATIONS[0]:
-                db.execute(statement)
-            db.execute("PRAGMA user_version = 1")
-            db.execute("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", account_row)
-            db.execute("INSERT INTO mcp_servers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*server_row, None, at, at))
-            db.commit()
-        finally:
-            db.close()
-
-    await anyio.to_thread.run_sync(first_schema_file)
+    await _old_schema_file(
+        sqlite_path,
+        1,
+        [
+            ("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", account_row),
+            ("INSERT INTO mcp_servers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*server_row, None, at, at)),
+        ],
+    )
     store = SqliteStore(str(sqlite_path), cipher=cipher)
     await store.open()
     try:
@@ -553,6 +568,29 @@ async def test_sqlite_file_of_the_first_schema_upgrades_and_its_servers_read_the
     assert await _sqlite_scalar(sqlite_path, "PRAGMA user_version") == len(MIGRATIONS)
     with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
         await _sqlite_scalar(sqlite_path, "UPDATE mcp_servers SET tool_exposure = 'some'")
+
+
+async def test_sqlite_file_of_schema_version_2_upgrades_and_its_api_tokens_become_admin_tokens(
+    sqlite_path: Path, cipher: Cipher
+) -> None:
+    """A version-2 file migrates on open: its API tokens read scope admin and no servers; scope is CHECKed."""
+    token = an_api_token(expires_at=T0 + timedelta(days=30))
+    row = (token.id, token.name, token.token_hash, utc_text(T0), utc_text(T0 + timedelta(days=30)))
+    await _old_schema_file(sqlite_path, 2, [("INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?)", row)])
+    store = SqliteStore(str(sqlite_path), cipher=cipher)
+    await store.open()
+    try:
+        (upgraded,) = await store.list_api_tokens()
+        by_hash = await store.find_api_token_by_hash(token.token_hash, T0)
+    finally:
+        await store.close()
+
+    assert upgraded == by_hash == token
+    assert (upgraded.scope, upgraded.mcp_server_ids) == ("admin", ())
+    assert upgraded.opens_admin_api()
+    assert await _sqlite_scalar(sqlite_path, "PRAGMA user_version") == len(MIGRATIONS) == 3
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+        await _sqlite_scalar(sqlite_path, "UPDATE api_tokens SET scope = 'root'")
 
 
 async def test_sqlite_store_refuses_a_schema_newer_than_it_knows(sqlite_path: Path, cipher: Cipher) -> None:
@@ -580,6 +618,26 @@ async def test_sqlite_store_under_another_secret_key_cannot_read_account_secrets
             await second.get_account("acc_1")
     finally:
         await second.close()
+
+
+async def _old_schema_file(path: Path, version: int, inserts: list[tuple[str, tuple[object, ...]]]) -> None:
+    """Write a SQLite file as schema ``version`` left it: its migrations, then ``inserts`` (rows as it wrote them)."""
+
+    def write() -> None:
+        path.parent.mkdir(parents=True)
+        db = sqlite3.connect(path)
+        try:
+            for statements in MIGRATIONS[:version]:
+                for statement in statements:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version}")
+            for sql, params in inserts:
+                db.execute(sql, params)
+            db.commit()
+        finally:
+            db.close()
+
+    await anyio.to_thread.run_sync(write)
 
 
 async def _sqlite_scalar(path: Path, sql: str) -> object:
@@ -682,14 +740,37 @@ async def test_redis_server_record_written_before_tool_exposure_and_max_limit_re
         await store.create_account(an_account())
         server = dataclasses.replace(an_mcp_server(), tool_exposure="discovery", max_limit=7)
         await store.create_mcp_server(server)
-        record = json.loads(await redis_client.get("cmcp:server:srv_1") or "{}")
-        assert (record.pop("tool_exposure"), record.pop("max_limit")) == ("discovery", 7)
-        await redis_client.set("cmcp:server:srv_1", json.dumps(record))
+        assert await _without(redis_client, "cmcp:server:srv_1", "tool_exposure", "max_limit") == ["discovery", 7]
 
         assert await store.get_mcp_server("srv_1") == an_mcp_server()
         assert await store.find_mcp_server_by_token_hash(server.token_hash, real_now()) == an_mcp_server()
     finally:
         await store.close()
+
+
+async def test_redis_api_token_written_before_scopes_reads_as_an_admin_token(
+    redis_client: redis.asyncio.Redis, redis_url: str, cipher: Cipher
+) -> None:
+    """A stored API token JSON without scope and mcp_server_ids (an older release wrote it) loads as admin."""
+    store = RedisStore(redis_url, cipher=cipher)
+    await store.open()
+    try:
+        token = an_api_token(scope="mcp", mcp_server_ids=("srv_1",))
+        await store.create_api_token(token)
+        assert await _without(redis_client, "cmcp:api-token:tok_1", "scope", "mcp_server_ids") == ["mcp", ["srv_1"]]
+
+        assert await store.list_api_tokens() == [an_api_token()]
+        assert await store.find_api_token_by_hash(token.token_hash, real_now()) == an_api_token()
+    finally:
+        await store.close()
+
+
+async def _without(client: redis.asyncio.Redis, key: str, *fields: str) -> list[object]:
+    """Rewrite the JSON record at ``key`` without ``fields``, as a release before them wrote it; return their values."""
+    record = json.loads(await client.get(key) or "{}")
+    values = [record.pop(field) for field in fields]
+    await client.set(key, json.dumps(record))
+    return values
 
 
 async def test_two_redis_stores_on_one_url_see_each_others_writes_and_deletes(

@@ -1,4 +1,4 @@
-"""Token minting, hashing and comparison; account-secret encryption and the secret key file."""
+"""Token minting, hashing and comparison; what a token's scope opens; account-secret encryption and the key file."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import hashlib
 import os
 import re
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from confluence_mcp.errors import ConfigError, StoreError
+from confluence_mcp.store.base import ApiToken, TokenScope
 from confluence_mcp.store.cipher import Cipher, generate_key, load_or_create_key_file
 from confluence_mcp.store.tokens import hash_token, mint_api_token, mint_mcp_token, new_id, token_matches
 
@@ -23,6 +25,27 @@ def test_mcp_tokens_carry_their_prefix_and_256_random_bits() -> None:
 
     assert len(tokens) == 100
     assert all(re.fullmatch(rf"cmcp_{URL_SAFE_43}", token) for token in tokens)
+
+
+@pytest.mark.parametrize(
+    ("scope", "server_ids", "admin_api", "on_srv_1"),
+    [
+        ("admin", (), True, False),
+        ("admin", ("srv_1",), True, False),  # the service never writes this; it still opens no MCP server
+        ("mcp", (), False, True),
+        ("mcp", ("srv_1", "srv_2"), False, True),
+        ("mcp", ("srv_2",), False, False),
+        ("mcp", ("srv_10",), False, False),  # ids match whole, not by prefix
+    ],
+)
+def test_a_token_scope_opens_the_admin_api_or_its_mcp_servers_never_both(
+    scope: TokenScope, server_ids: tuple[str, ...], admin_api: bool, on_srv_1: bool
+) -> None:
+    """Admin tokens open the admin API only; MCP client tokens open their bound servers (all when unbound) only."""
+    token = ApiToken("tok_1", "t", hash_token("x"), datetime(2030, 1, 1, tzinfo=UTC), None, scope, server_ids)
+
+    assert token.opens_admin_api() is admin_api
+    assert token.opens_mcp_server("srv_1") is on_srv_1
 
 
 def test_api_tokens_carry_their_prefix_and_256_random_bits() -> None:

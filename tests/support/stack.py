@@ -15,7 +15,7 @@ from confluence_mcp.server.app import create_app, wrap
 from confluence_mcp.server.coalescing import CoalescingHttpToolsProtocol
 from confluence_mcp.settings import Settings
 from confluence_mcp.simulator import Simulator, create_simulator
-from confluence_mcp.store.base import ApiToken, McpServer
+from confluence_mcp.store.base import ApiToken, McpServer, Store, TokenScope
 from confluence_mcp.store.cipher import generate_key
 from confluence_mcp.store.tokens import hash_token, mint_api_token, new_id
 from tests.support.servers import serve_asgi
@@ -47,11 +47,27 @@ class Stack:
     tokens: dict[str, str]
     app: Any
     api_token: str = ""
+    """An admin token: opens the admin API, and no MCP server."""
+    mcp_api_token: str = ""
+    """An unbound MCP client token: the bearer every server with ``require_api_token_auth`` accepts."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def url(self, name: str = "all") -> str:
         """Return the MCP URL of the named server."""
         return f"{self.base_url}/mcp/{self.tokens[name]}"
+
+    async def server_id(self, name: str) -> str:
+        """Return the store id of the named server."""
+        server = await self.app.state.runtime.store.find_mcp_server_by_token_hash(
+            hash_token(self.tokens[name]), datetime.now(UTC)
+        )
+        assert server is not None, name
+        server_id: str = server.id
+        return server_id
+
+    async def add_api_token(self, scope: TokenScope, server_ids: tuple[str, ...] = ()) -> str:
+        """Store a new API token of ``scope`` (bound to ``server_ids``) and return its secret."""
+        return await _add_api_token(self.app.state.runtime.store, scope, server_ids)
 
     async def rpc(
         self,
@@ -117,13 +133,27 @@ async def running_stack(*, account_auth: dict[str, Any] | None = None, **overrid
         app = create_app(settings)
         # Our server runs on the same protocol class as `confluence-mcp serve` uses.
         async with serve_asgi(wrap(app), http=CoalescingHttpToolsProtocol) as base_url:
-            api_token = mint_api_token()
             store = app.state.runtime.store
-            now = datetime.now(UTC)
-            await store.create_api_token(ApiToken(new_id("tok"), "tests", hash_token(api_token), now, None))
+            api_token = await _add_api_token(store, "admin")
+            mcp_api_token = await _add_api_token(store, "mcp")
             long_ago = datetime(2000, 1, 1, tzinfo=UTC)
             token_hash = hash_token(tokens[EXPIRED])
             expired = McpServer(new_id("mcp"), EXPIRED, "acme", token_hash, (), (), False, long_ago, long_ago, long_ago)
             await store.create_mcp_server(expired)
             sim.requests.clear()
-            yield Stack(base_url=base_url, sim=sim, sim_url=sim_url, tokens=tokens, app=app, api_token=api_token)
+            yield Stack(
+                base_url=base_url,
+                sim=sim,
+                sim_url=sim_url,
+                tokens=tokens,
+                app=app,
+                api_token=api_token,
+                mcp_api_token=mcp_api_token,
+            )
+
+
+async def _add_api_token(store: Store, scope: TokenScope, server_ids: tuple[str, ...] = ()) -> str:
+    token = mint_api_token()
+    record = ApiToken(new_id("tok"), f"tests-{scope}", hash_token(token), datetime.now(UTC), None, scope, server_ids)
+    await store.create_api_token(record)
+    return token

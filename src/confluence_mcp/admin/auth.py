@@ -1,4 +1,4 @@
-"""API-token bearer checks for the admin API, and the ``WWW-Authenticate`` challenge that goes with a 401."""
+"""Admin-token bearer checks for the admin API, and the ``WWW-Authenticate`` challenge that goes with a 401."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 
 from confluence_mcp.errors import Unauthorized
+from confluence_mcp.store.base import ApiToken
 
 __all__ = ["REALM", "bearer_token", "challenge", "require_api_token"]
 
@@ -28,17 +29,25 @@ def bearer_token(authorization: str | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-async def require_api_token(request: Request, is_valid: Callable[[str], Awaitable[bool]]) -> None:
-    """Raise Unauthorized unless the request carries a live API token."""
+async def require_api_token(request: Request, lookup: Callable[[str], Awaitable[ApiToken | None]]) -> None:
+    """Raise Unauthorized unless the request carries a live admin token (``lookup`` finds a token's record)."""
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise Unauthorized(
             "send 'Authorization: Bearer <API token>' (create one with: confluence-mcp api-tokens create NAME)",
             headers={"WWW-Authenticate": challenge()},
         )
-    if not await is_valid(token):
+    record = await lookup(token)
+    if record is None:
         # The same answer for unknown, revoked and expired tokens.
         raise Unauthorized(
             "the API token is not valid (unknown, revoked or expired)",
+            headers={"WWW-Authenticate": challenge("invalid_token")},
+        )
+    if not record.opens_admin_api():
+        # Said only to whoever holds this live token: that it is one, and which kind, is what they need to know.
+        raise Unauthorized(
+            "this is an MCP client token (scope mcp), which opens only MCP servers; the admin API needs an admin"
+            " token (create one with: confluence-mcp api-tokens create NAME)",
             headers={"WWW-Authenticate": challenge("invalid_token")},
         )

@@ -4,7 +4,7 @@ Every admin API error answers ``{"error": CODE, "message": TEXT, "details": ...}
 
     400 invalid_json          the body is empty or not JSON
     400 invalid_value         a field breaks a rule (InvalidInput): https only, expiry window, no tool passes
-    401 unauthorized          no or a bad ``Authorization: Bearer <API token>`` (with WWW-Authenticate)
+    401 unauthorized          no, a bad or an MCP client ``Authorization: Bearer <API token>`` (with WWW-Authenticate)
     404 not_found             no such record, or an MCP server under another account (NotFound)
     405 method_not_allowed    the path exists, the method does not (with Allow)
     409 conflict              the record is declared in the settings file (Conflict)

@@ -191,7 +191,9 @@ class McpConfigInput(_Body):
         default=None, description="Tool tags such as pages or spaces; any match; empty = all."
     )
     require_api_token_auth: bool = Field(
-        default=False, description="Also require 'Authorization: Bearer <API token>' on the MCP URL."
+        default=False,
+        description="Also require 'Authorization: Bearer <MCP client token>' on the MCP URL: an API token of scope"
+        " mcp, unbound or bound to this server; admin tokens are refused.",
     )
     tool_exposure: ToolExposure = Field(default="all", description=_EXPOSURE_HELP)
     max_limit: MaxLimit = Field(default=DEFAULT_MAX_LIMIT, description=_MAX_LIMIT_HELP)

@@ -18,7 +18,7 @@ _PATH_PARAMETER = re.compile(r"\{([a-z_]+)\}")
 
 _ERROR_TEXT = {
     400: "The body is not JSON (invalid_json), or a field breaks a rule (invalid_value); details name the fields.",
-    401: "No or a bad 'Authorization: Bearer <API token>'.",
+    401: "No or a bad 'Authorization: Bearer <API token>', or an MCP client token (scope mcp) instead of an admin one.",
     404: "No such record (or an MCP server under another account).",
     409: "The record is declared in the settings file; change it there.",
     413: "The body is over server.max_body_bytes.",
@@ -29,9 +29,10 @@ _DESCRIPTION = """\
 Manage integrated accounts (a Confluence Cloud site and its credentials) and the MCP servers bound to them.
 Every MCP server is a secret URL `<public_url>/mcp/<token>`; the token is shown once, when the server is created.
 
-Every route except this document needs `Authorization: Bearer <API token>`; create a token with
-`confluence-mcp api-tokens create NAME`. Errors answer `{"error": CODE, "message": TEXT, "details": ...}`.
-Secrets are write-only: responses show `auth: {type, username}`, never the password. Times are ISO-8601 UTC."""
+Every route except this document needs `Authorization: Bearer <API token>` with an admin token (scope `admin`,
+the default of `confluence-mcp api-tokens create NAME`); MCP client tokens (scope `mcp`) are refused here.
+Errors answer `{"error": CODE, "message": TEXT, "details": ...}`. Secrets are write-only: responses show
+`auth: {type, username}`, never the password. Times are ISO-8601 UTC."""
 
 
 _Refs = dict[tuple[Any, JsonSchemaMode], dict[str, Any]]  # (model, mode) -> {"$ref": ...}
@@ -86,7 +87,7 @@ def build_document(operations: Sequence[OperationSpec], *, version: str) -> dict
                 "apiToken": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "An API token from 'confluence-mcp api-tokens create NAME'.",
+                    "description": "An admin token from 'confluence-mcp api-tokens create NAME' (not --scope mcp).",
                 }
             },
             "schemas": schemas,

@@ -1,7 +1,7 @@
 """The admin REST API (integrated accounts and their MCP servers) and its OpenAPI document.
 
 Paths follow Truto's, at the root: ``/integrated-account[/{account_id}[/mcp[/{mcp_id}]]]``. Every route but
-``GET /admin/openapi.json`` needs an API token. Bodies are read under ``server.max_body_bytes``, parsed, shaped
+``GET /admin/openapi.json`` needs an admin token. Bodies are read under ``server.max_body_bytes``, parsed, shaped
 by ``admin.models`` and handed to ``AdminService``; every failure becomes a JSON error via ``admin.http_errors``.
 """
 
@@ -86,7 +86,7 @@ class _Resource:
 
     async def _answer(self, request: Request) -> Response:
         runtime = request.app.state.runtime
-        await require_api_token(request, runtime.resolver.api_token_valid)
+        await require_api_token(request, runtime.resolver.api_token)
         handler = self._handlers.get(request.method)
         if handler is None:
             allowed = ", ".join(sorted(self._handlers))

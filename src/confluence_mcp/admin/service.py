@@ -30,7 +30,7 @@ from confluence_mcp.admin.static import STATIC_SERVER_PREFIX
 from confluence_mcp.errors import Conflict, NotFound
 from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings
-from confluence_mcp.store.base import Account, ApiToken, McpServer, Store
+from confluence_mcp.store.base import Account, ApiToken, McpServer, Store, TokenScope
 from confluence_mcp.store.tokens import hash_token, mint_api_token, mint_mcp_token, new_id
 
 __all__ = ["AdminService", "NewApiToken", "NewMcpServer"]
@@ -51,6 +51,18 @@ class NewApiToken:
 
     record: ApiToken
     token: str
+
+
+_MAX_BOUND_SERVERS = 100
+"""The most MCP servers one token may be bound to (a list an operator types, not a data set)."""
+
+
+def _token_scope(scope: str) -> TokenScope:
+    if scope == "admin":
+        return "admin"
+    if scope == "mcp":
+        return "mcp"
+    raise invalid("scope", f"{scope!r} is not a scope; give admin (the admin API) or mcp (MCP servers)")
 
 
 def _utc_now() -> datetime:
@@ -220,12 +232,21 @@ class AdminService:
 
     # API tokens
 
-    async def create_api_token(self, name: str, expires_at: datetime | None = None) -> NewApiToken:
-        """Mint and store an API token; the secret is returned this once."""
+    async def create_api_token(
+        self,
+        name: str,
+        expires_at: datetime | None = None,
+        *,
+        scope: str = "admin",
+        mcp_server_ids: Sequence[str] = (),
+    ) -> NewApiToken:
+        """Mint and store an admin token or an MCP client token (bound to existing servers); the secret shows once."""
         now = self._clock()
         label = name.strip()
         if not label or len(label) > 200:
             raise invalid("name", "give 1 to 200 characters")
+        checked_scope = _token_scope(scope)
+        server_ids = await self._bound_servers(checked_scope, mcp_server_ids)
         token = mint_api_token()
         record = ApiToken(
             id=new_id("tok"),
@@ -233,6 +254,8 @@ class AdminService:
             token_hash=hash_token(token),
             created_at=now,
             expires_at=expiry(expires_at, now, "expires_at"),
+            scope=checked_scope,
+            mcp_server_ids=server_ids,
         )
         await self._store.create_api_token(record)
         self._on_change()
@@ -248,6 +271,27 @@ class AdminService:
         self._on_change()
 
     # Rules
+
+    async def _bound_servers(self, scope: TokenScope, requested: Sequence[str]) -> tuple[str, ...]:
+        """Return the distinct MCP server ids an MCP client token is bound to; every one must exist."""
+        server_ids = tuple(dict.fromkeys(each.strip() for each in requested if each.strip()))
+        if not server_ids:
+            return ()
+        if scope != "mcp":
+            raise invalid("mcp_server_ids", "only MCP client tokens (scope mcp) are bound to MCP servers")
+        if len(server_ids) > _MAX_BOUND_SERVERS:
+            raise invalid("mcp_server_ids", f"give at most {_MAX_BOUND_SERVERS} MCP server ids")
+        unknown: list[str] = []
+        for server_id in server_ids:
+            try:
+                await self._store.get_mcp_server(server_id)
+            except NotFound:
+                unknown.append(server_id)
+        if unknown:
+            names = ", ".join(repr(each) for each in unknown)
+            plural = "s" if len(unknown) > 1 else ""
+            raise invalid("mcp_server_ids", f"unknown MCP server id{plural} {names} (see 'confluence-mcp mcp list')")
+        return server_ids
 
     def _refuse_static_account(self, account_id: str, verb: str) -> None:
         for index, item in enumerate(self._settings.accounts):

@@ -10,9 +10,12 @@ from datetime import UTC, datetime
 from confluence_mcp.errors import NotFound, ServiceUnavailable, StoreError
 from confluence_mcp.pipeline.catalog import Catalog, ToolView
 from confluence_mcp.policy.filters import ToolFilter
-from confluence_mcp.store.base import Account, McpServer, Store
+from confluence_mcp.store.base import Account, ApiToken, McpServer, Store, is_expired
 from confluence_mcp.store.tokens import hash_token
 from confluence_mcp.upstream.target import Target
+
+CACHE_LIMIT = 10_000
+"""Entries each cache holds at most; a full cache is emptied, which bounds memory under a flood of random tokens."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +42,10 @@ class TokenResolver:
         self._store = store
         self._catalog = catalog
         self._ttl = ttl
+        # Both caches key on the token's hash, never on what it is asked to open: the scope decision is made
+        # per request from the cached record, so one answer can never leak to another server or route.
         self._servers: dict[str, tuple[float, Resolved | None]] = {}
-        self._api_tokens: dict[str, tuple[float, bool]] = {}
+        self._api_tokens: dict[str, tuple[float, ApiToken | None]] = {}
 
     def invalidate(self) -> None:
         """Forget every cached answer (called after writes made through this process)."""
@@ -62,7 +67,7 @@ class TokenResolver:
                 resolved = await self._load(token_hash)
             except StoreError as exc:  # a store outage is not an unknown token: say so, and let clients retry
                 raise ServiceUnavailable("The MCP server registry is unavailable; retry shortly") from exc
-            if len(self._servers) > 10_000:
+            if len(self._servers) >= CACHE_LIMIT:
                 self._servers.clear()  # bound memory under a flood of random tokens
             self._servers[token_hash] = (now_mono + self._ttl, resolved)
         # Expiry is checked on every request, not only on load: a cached entry never outlives it.
@@ -84,19 +89,27 @@ class TokenResolver:
         listing = self._catalog.discovery_view() if server.tool_exposure == "discovery" else view
         return Resolved(server=server, target=target_for_account(account), view=view, listing=listing)
 
-    async def api_token_valid(self, token: str) -> bool:
-        """Return whether ``token`` is a live API token."""
+    async def api_token(self, token: str) -> ApiToken | None:
+        """Return the live API token record for ``token`` (its scope says what it opens), or None.
+
+        Unknown, revoked and expired tokens all give None. Raises StoreError when the store cannot answer.
+        """
         token_hash = hash_token(token)
         now_mono = time.monotonic()
         hit = self._api_tokens.get(token_hash)
         if hit is not None and hit[0] > now_mono:
-            return hit[1]
-        record = await self._store.find_api_token_by_hash(token_hash, datetime.now(UTC))
-        found = record is not None and hmac.compare_digest(record.token_hash, token_hash)
-        if len(self._api_tokens) > 10_000:
-            self._api_tokens.clear()
-        self._api_tokens[token_hash] = (now_mono + self._ttl, found)
-        return found
+            record = hit[1]
+        else:
+            found = await self._store.find_api_token_by_hash(token_hash, datetime.now(UTC))
+            # As for MCP servers: found by hash, then compared in constant time against a loosely matching store.
+            record = found if found is not None and hmac.compare_digest(found.token_hash, token_hash) else None
+            if len(self._api_tokens) >= CACHE_LIMIT:
+                self._api_tokens.clear()
+            self._api_tokens[token_hash] = (now_mono + self._ttl, record)
+        # A cached record never outlives its expiry.
+        if record is not None and is_expired(record.expires_at, datetime.now(UTC)):
+            return None
+        return record
 
 
 def target_for_account(account: Account) -> Target:

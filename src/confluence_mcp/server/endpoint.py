@@ -37,6 +37,7 @@ log = logging.getLogger("confluence_mcp.server")
 access = logging.getLogger("confluence_mcp.access")
 
 _CHALLENGE = {"www-authenticate": 'Bearer realm="confluence-mcp", error="invalid_token"'}
+_CREATE = "Create one with: confluence-mcp api-tokens create NAME --scope mcp --servers MCP_ID"
 
 
 class McpEndpoint:
@@ -140,8 +141,8 @@ class McpEndpoint:
         if resolved is None:
             # Unknown, revoked and expired tokens answer alike: nothing says whether one ever existed.
             raise UnknownMcpServer("Not found")
-        if resolved.server.require_api_token_auth and not await self._bearer_ok(scope):
-            raise ApiTokenRequired("This MCP server requires 'Authorization: Bearer <API token>'", _CHALLENGE)
+        if resolved.server.require_api_token_auth:
+            await self._check_bearer(scope, resolved.server.id)
         return resolved
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
@@ -151,12 +152,36 @@ class McpEndpoint:
             raise BodyTooLarge(f"Request body is larger than the {limit}-byte limit")
         return await asgi.read_body(receive, limit)
 
-    async def _bearer_ok(self, scope: Scope) -> bool:
+    async def _check_bearer(self, scope: Scope, server_id: str) -> None:
+        """Raise ApiTokenRequired unless the bearer is a live MCP client token that opens this server.
+
+        The refusal says which kind of token the sent one is only when it is a live token: its holder
+        learns nothing the admin API would not tell them, and unknown, revoked and expired tokens look alike.
+        """
         value = asgi.header(scope, b"authorization")
-        if value is None or value[:7].lower() != "bearer ":
-            return False
-        token = value[7:].strip()
-        return bool(token) and await self._resolver.api_token_valid(token)
+        token = value[7:].strip() if value is not None and value[:7].lower() == "bearer " else ""
+        if not token:
+            raise ApiTokenRequired(
+                f"This MCP server requires 'Authorization: Bearer <MCP client token>'. {_CREATE}", _CHALLENGE
+            )
+        record = await self._resolver.api_token(token)
+        if record is None:
+            raise ApiTokenRequired(
+                "This MCP server requires 'Authorization: Bearer <MCP client token>'; the token sent is not valid"
+                f" (unknown, revoked or expired). {_CREATE}",
+                _CHALLENGE,
+            )
+        if record.opens_mcp_server(server_id):
+            return
+        if record.scope == "admin":
+            raise ApiTokenRequired(
+                "This MCP server accepts only MCP client tokens, and the token sent is an admin token (for the"
+                f" admin API). {_CREATE}",
+                _CHALLENGE,
+            )
+        raise ApiTokenRequired(
+            f"The MCP client token sent is bound to other MCP servers, not this one. {_CREATE}", _CHALLENGE
+        )
 
 
 def _with_state_headers(state: dict[str, Any], send: Send) -> Send:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 AuthType = Literal["basic", "bearer"]
 ToolExposure = Literal["all", "discovery"]
+TokenScope = Literal["admin", "mcp"]
 DEFAULT_MAX_LIMIT = 100
 """The largest ``limit`` a list tool passes upstream unless the MCP server says otherwise."""
 MAX_LIMIT_CEILING = 250
@@ -59,13 +60,25 @@ class McpServer:
 
 @dataclass(frozen=True, slots=True)
 class ApiToken:
-    """A bearer token for the admin API and for ``require_api_token_auth``; kept only as a hash."""
+    """A bearer token, kept only as a hash: an admin token for the admin API, or an MCP client token."""
 
     id: str
     name: str
     token_hash: str
     created_at: datetime
     expires_at: datetime | None
+    scope: TokenScope = "admin"
+    """``admin``: the admin API, nothing else; ``mcp``: MCP servers with ``require_api_token_auth``, nothing else."""
+    mcp_server_ids: tuple[str, ...] = ()
+    """The MCP servers an ``mcp`` token opens; empty means every one. Meaningless (and empty) for ``admin``."""
+
+    def opens_admin_api(self) -> bool:
+        """Return whether this token may call the admin API."""
+        return self.scope == "admin"
+
+    def opens_mcp_server(self, server_id: str) -> bool:
+        """Return whether this token is accepted as the bearer of MCP server ``server_id``."""
+        return self.scope == "mcp" and (not self.mcp_server_ids or server_id in self.mcp_server_ids)
 
 
 Record = TypeVar("Record", Account, McpServer, ApiToken)

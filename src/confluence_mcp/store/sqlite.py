@@ -21,9 +21,11 @@ from confluence_mcp.store.base import Account, ApiToken, AuthType, McpServer
 from confluence_mcp.store.cipher import Cipher
 from confluence_mcp.store.sqlite_schema import (
     INSERT_ACCOUNT,
+    INSERT_API_TOKEN,
     INSERT_MCP_SERVER,
     MIGRATIONS,
     api_token_from_row,
+    api_token_row,
     migrate,
     opt_datetime,
     opt_text,
@@ -187,10 +189,8 @@ class SqliteStore:
 
     async def create_api_token(self, token: ApiToken) -> None:
         """Insert a new API token."""
-        row = (token.id, token.name, token.token_hash, to_text(token.created_at), opt_text(token.expires_at))
-        sql = "INSERT INTO api_tokens (id, name, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"
         try:
-            await self._run(_execute, sql, row)
+            await self._run(_execute, INSERT_API_TOKEN, api_token_row(token))
         except sqlite3.IntegrityError as exc:
             raise _refusal(exc, "API token", token) from exc
 

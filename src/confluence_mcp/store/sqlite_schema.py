@@ -13,13 +13,15 @@ from datetime import datetime
 from typing import cast
 
 from confluence_mcp.errors import StoreError
-from confluence_mcp.store.base import ApiToken, McpServer, ToolExposure, utc_text
+from confluence_mcp.store.base import ApiToken, McpServer, TokenScope, ToolExposure, utc_text
 
 __all__ = [
     "INSERT_ACCOUNT",
+    "INSERT_API_TOKEN",
     "INSERT_MCP_SERVER",
     "MIGRATIONS",
     "api_token_from_row",
+    "api_token_row",
     "migrate",
     "opt_datetime",
     "opt_text",
@@ -77,6 +79,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " CHECK (tool_exposure IN ('all', 'discovery'))",
         "ALTER TABLE mcp_servers ADD COLUMN max_limit INTEGER NOT NULL DEFAULT 100",
     ),
+    # 3: API token scopes. Every token written before opened the admin API, so existing rows become 'admin'
+    # (spelled out here for the same reason as above). mcp_server_ids is a JSON array, as mcp_servers.methods.
+    (
+        "ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin' CHECK (scope IN ('admin', 'mcp'))",
+        "ALTER TABLE api_tokens ADD COLUMN mcp_server_ids TEXT NOT NULL DEFAULT '[]'",
+    ),
 )
 
 # Column lists spelled out, so a later ALTER TABLE ... ADD COLUMN cannot shift the values.
@@ -87,6 +95,11 @@ INSERT_ACCOUNT = (
 INSERT_MCP_SERVER = (
     "INSERT INTO mcp_servers (id, name, account_id, token_hash, methods, tags, require_api_token_auth, expires_at,"
     " created_at, updated_at, tool_exposure, max_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+INSERT_API_TOKEN = (
+    "INSERT INTO api_tokens (id, name, token_hash, created_at, expires_at,"  # noqa: S105  # SQL, not a secret
+    " scope, mcp_server_ids) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -153,6 +166,18 @@ def server_from_row(row: sqlite3.Row) -> McpServer:
     )
 
 
+def api_token_row(token: ApiToken) -> tuple[object, ...]:
+    return (
+        token.id,
+        token.name,
+        token.token_hash,
+        to_text(token.created_at),
+        opt_text(token.expires_at),
+        token.scope,
+        json.dumps(list(token.mcp_server_ids)),
+    )
+
+
 def api_token_from_row(row: sqlite3.Row) -> ApiToken:
     return ApiToken(
         id=row["id"],
@@ -160,6 +185,8 @@ def api_token_from_row(row: sqlite3.Row) -> ApiToken:
         token_hash=row["token_hash"],
         created_at=to_datetime(row["created_at"]),
         expires_at=opt_datetime(row["expires_at"]),
+        scope=cast(TokenScope, row["scope"]),  # the CHECK constraint keeps it to the two
+        mcp_server_ids=tuple(json.loads(row["mcp_server_ids"])),
     )
 
 
