@@ -97,6 +97,7 @@ async def test_a_full_scenario_logs_json_lines_without_any_secret(tmp_path: Path
         encoding="utf-8",
     )
     api_token = _cli("api-tokens", "create", "logs-test", config=config).strip().splitlines()[-1]
+    client_token = _cli("api-tokens", "create", "client", "--scope", "mcp", config=config).strip().splitlines()[-1]
     output = tmp_path / "server.log"
     with output.open("wb") as sink:
         process = subprocess.Popen(  # noqa: ASYNC220  # Popen returns at once; readiness is awaited below
@@ -122,15 +123,16 @@ async def test_a_full_scenario_logs_json_lines_without_any_secret(tmp_path: Path
                 assert (await rpc(open_token, "tools/call", {"name": "nope", "arguments": {}})).status_code == 200
                 assert (await rpc("cmcp_" + "x" * 43, "tools/list", {})).status_code == 404
                 assert (await rpc(auth_token, "tools/list", {})).status_code == 401
-                bearer = {"Authorization": f"Bearer {api_token}"}
-                assert (await rpc(auth_token, "tools/call", page, **bearer)).status_code == 200
-                assert (await client.get(f"{base}/integrated-account", headers=bearer)).status_code == 200
+                as_client = {"Authorization": f"Bearer {client_token}"}
+                assert (await rpc(auth_token, "tools/call", page, **as_client)).status_code == 200
+                as_admin = {"Authorization": f"Bearer {api_token}"}
+                assert (await client.get(f"{base}/integrated-account", headers=as_admin)).status_code == 200
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
     text = output.read_text(encoding="utf-8")
     basic = base64.b64encode(f"{SIM_EMAIL}:{SIM_API_TOKEN}".encode()).decode()
-    for secret in (open_token, auth_token, api_token, SIM_API_TOKEN, basic, key):
+    for secret in (open_token, auth_token, api_token, client_token, SIM_API_TOKEN, basic, key):
         assert secret not in text
     lines = [json.loads(line) for line in text.splitlines() if line.strip()]
     access = [line for line in lines if line["logger"] == "confluence_mcp.access"]

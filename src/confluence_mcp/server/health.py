@@ -58,7 +58,7 @@ async def _metrics(request: Request) -> Response:
     runtime = _runtime(request)
     if runtime.settings.server.metrics_require_token:
         try:
-            await require_api_token(request, runtime.resolver.api_token_valid)
+            await require_api_token(request, runtime.resolver.api_token)
         except ConfluenceMcpError as exc:
             return error_response(exc)
     metrics: CallMetrics = runtime.extra["metrics"]

@@ -24,7 +24,7 @@ class ResolveServer:
             resolved = await self._resolver.resolve(call.token)
             # Only the endpoint sees the request's headers, so only it can accept a bearer token.
             if resolved is not None and resolved.server.require_api_token_auth:
-                raise ApiTokenRequired("This MCP server requires 'Authorization: Bearer <API token>'")
+                raise ApiTokenRequired("This MCP server requires 'Authorization: Bearer <MCP client token>'")
         if resolved is None or resolved.expired(datetime.now(UTC)):
             raise UnknownMcpServer("Not found")
         call.resolved = resolved
