@@ -200,29 +200,48 @@ async def test_the_openapi_document_gives_both_settings_their_domains(admin: Adm
 
 
 async def test_a_filter_no_tool_passes_is_refused_naming_the_filters(admin: AdminApp) -> None:
-    """Creating or patching an MCP server so that no tool passes answers 400 with describe_filter's words."""
+    """Known entries that together pass no tool answer 400 naming ``config`` with describe_filter's words."""
     account = await admin.create_account()
-    nothing = {"methods": ["no_such_method"], "tags": ["pages"]}
+    nothing = {"methods": ["remove_member"], "tags": ["pages"]}
     created = await admin.create_mcp_server(account["id"], config=nothing)
     body = error_body(created, 400, "invalid_value")
     assert error_fields(body) == ["config"]
-    described = describe_filter(ToolFilter(methods=frozenset({"no_such_method"}), tags=frozenset({"pages"})))
+    described = describe_filter(ToolFilter(methods=frozenset({"remove_member"}), tags=frozenset({"pages"})))
     assert described in body["message"]
 
+
+@pytest.mark.parametrize(
+    ("config", "field", "words"),
+    [
+        ({"methods": ["read", "raed"]}, "config.methods[1]", "'raed' matches no tool; did you mean 'read'?"),
+        ({"tags": ["page"]}, "config.tags[0]", "'page' matches no tool; did you mean 'pages'?"),
+        ({"methods": ["xyzzy"]}, "config.methods[0]", "valid methods: add_member, bulk_lookup, create"),
+    ],
+)
+async def test_an_entry_no_tool_has_is_refused_with_a_suggestion(
+    admin: AdminApp, config: dict[str, list[str]], field: str, words: str
+) -> None:
+    """A misspelt method or tag is refused (not silently kept) with the nearest valid one and the whole list."""
+    account = await admin.create_account()
+    body = error_body(await admin.create_mcp_server(account["id"], config=config), 400, "invalid_value")
+    assert error_fields(body) == [field]
+    assert words in body["message"]
     server = (await admin.create_mcp_server(account["id"], config={"tags": ["pages"]})).json()
     path = f"/integrated-account/{account['id']}/mcp/{server['id']}"
     refused = await admin.client.patch(path, json={"config": {"tags": ["no-such-tag"]}})
-    assert "tags [no-such-tag]" in error_body(refused, 400, "invalid_value")["message"]
+    assert "'no-such-tag' matches no tool" in error_body(refused, 400, "invalid_value")["message"]
     unchanged = await admin.client.get(path)
     assert unchanged.json()["config"]["tags"] == ["pages"]
 
 
-async def test_an_unknown_method_name_passes_when_other_entries_yield_tools(admin: AdminApp) -> None:
-    """A well-formed but unknown method is allowed alongside entries that yield tools."""
+async def test_an_unknown_method_name_is_refused_even_beside_entries_that_yield_tools(admin: AdminApp) -> None:
+    """A well-formed but unknown method is no longer kept silently next to good ones; a custom one still passes."""
     account = await admin.create_account()
-    created = await admin.create_mcp_server(account["id"], config={"methods": ["read", "frobnicate"]})
+    refused = await admin.create_mcp_server(account["id"], config={"methods": ["read", "frobnicate"]})
+    assert error_fields(error_body(refused, 400, "invalid_value")) == ["config.methods[1]"]
+    created = await admin.create_mcp_server(account["id"], config={"methods": ["read", "remove_member"]})
     assert created.status_code == 201, created.text
-    assert created.json()["config"]["methods"] == ["read", "frobnicate"]
+    assert created.json()["config"]["methods"] == ["read", "remove_member"]
 
 
 async def test_a_malformed_method_or_tag_entry_is_named_by_index(admin: AdminApp) -> None:

@@ -77,8 +77,9 @@ BROKEN: list[tuple[list[dict[str, Any]], list[dict[str, Any]], str, str]] = [
     ([an_account(), an_account(id="b", instance_url="ftp://b")], [], "accounts[1].instance_url", "absolute https"),
     ([an_account()], [a_server(methods=["read", "Bad Method"])], "servers[0].methods[1]", "is not a method"),
     ([an_account()], [a_server(tags=["pages", "no tags!"])], "servers[0].tags[1]", "is not a tag"),
-    ([an_account()], [a_server(methods=["no_such_method"], tags=["pages"])], "servers[0]",
-     "no tool passes methods [no_such_method] and tags [pages]"),
+    ([an_account()], [a_server(methods=["remove_member"], tags=["pages"])], "servers[0]",
+     "no tool passes methods [remove_member] and tags [pages]"),
+    ([an_account()], [a_server(methods=["raed"])], "servers[0].methods[0]", "did you mean 'read'?"),
     ([an_account()], [a_server(expires_at="next tuesday")], "servers[0].expires_at", "valid datetime"),
     ([an_account()], [a_server(tool_exposure="some")], "servers[0].tool_exposure", "'all' or 'discovery'"),
     ([an_account()], [a_server(max_limit=0)], "servers[0].max_limit", "must be 1 to 250"),
@@ -200,9 +201,11 @@ async def test_reloading_the_same_entries_replaces_them_and_keeps_the_account_cr
 
 async def test_the_app_refuses_to_start_on_a_server_no_tool_would_pass(store: MemoryStore) -> None:
     """create_app's lifespan runs the loader, so a bad YAML server stops start-up with its key in the message."""
-    settings = admin_settings(accounts=[an_account()], servers=[a_server(tags=["no_such_tag"])])
+    settings = admin_settings(accounts=[an_account()], servers=[a_server(methods=["remove_member"], tags=["pages"])])
     app = create_app(settings, store=store)
-    with pytest.raises(ConfigError, match=r"^servers\[0\]: no tool passes methods \[any\] and tags \[no_such_tag\]"):
+    with pytest.raises(
+        ConfigError, match=r"^servers\[0\]: no tool passes methods \[remove_member\] and tags \[pages\]"
+    ):
         async with app.router.lifespan_context(app):
             pass  # pragma: no cover - start-up fails before the app serves
 

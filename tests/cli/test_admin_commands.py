@@ -332,13 +332,23 @@ def test_a_filter_no_tool_passes_is_refused_naming_the_filters(
 ) -> None:
     """mcp create with methods and tags that match no tool exits 2 naming both filters."""
     account_id = add_account(capsys, tmp_path)
-    argv = ["mcp", "create", account_id, "--name", "b", "--methods", "no_such_method", "--tags", "pages"]
+    argv = ["mcp", "create", account_id, "--name", "b", "--methods", "remove_member", "--tags", "pages"]
     code, _, err = run(capsys, *argv, "--data-dir", str(tmp_path))
     assert code == 2
     assert err == [
-        "confluence-mcp: error: --methods/--tags: no tool passes methods [no_such_method] and tags [pages]; "
+        "confluence-mcp: error: --methods/--tags: no tool passes methods [remove_member] and tags [pages]; "
         "widen methods or tags (see 'confluence-mcp tools list --methods ... --tags ...')"
     ]
+
+
+def test_a_misspelt_method_is_refused_with_a_suggestion(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """--methods raed is not kept silently: exit 2 naming the flag and suggesting read."""
+    account_id = add_account(capsys, tmp_path)
+    argv = ["mcp", "create", account_id, "--name", "b", "--methods", "raed"]
+    code, _, err = run(capsys, *argv, "--data-dir", str(tmp_path))
+    assert code == 2
+    assert len(err) == 1
+    assert err[0].startswith("confluence-mcp: error: --methods: 'raed' matches no tool; did you mean 'read'?")
 
 
 def test_a_memory_store_is_refused_because_it_would_forget_everything(

@@ -19,7 +19,14 @@ from urllib.parse import urlsplit
 from confluence_mcp.admin.models import AccountInput, AuthInput, McpServerInput
 from confluence_mcp.errors import InvalidInput
 from confluence_mcp.openapi import Tool
-from confluence_mcp.policy.filters import ToolFilter, describe_filter, normalize_methods, normalize_tags, visible_tools
+from confluence_mcp.policy.filters import (
+    ToolFilter,
+    describe_filter,
+    normalize_methods,
+    normalize_tags,
+    unknown_entries,
+    visible_tools,
+)
 from confluence_mcp.settings import UpstreamSettings
 from confluence_mcp.store.base import Account, AuthType, McpServer
 
@@ -49,7 +56,16 @@ _HOST_NAME = re.compile(
 
 
 def require_tools(tools: Sequence[Tool], methods: tuple[str, ...], tags: tuple[str, ...]) -> None:
-    """Raise InvalidInput naming ``config`` and both filters when no tool passes them."""
+    """Raise InvalidInput naming the entry no tool has (with a suggestion), or ``config`` when no tool passes."""
+    unknown = unknown_entries(tools, methods, tags)
+    if unknown:
+        first = unknown[0]
+        hint = f"did you mean {first.suggestion!r}? " if first.suggestion else ""
+        more = f" ({len(unknown) - 1} more unknown entries)" if len(unknown) > 1 else ""
+        raise invalid(
+            f"config.{first.axis}[{first.index}]",
+            f"{first.value!r} matches no tool; {hint}valid {first.axis}: {', '.join(first.valid)}{more}",
+        )
     tool_filter = ToolFilter(methods=frozenset(methods), tags=frozenset(tags))
     if not visible_tools(tools, tool_filter):
         raise invalid(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -72,3 +73,28 @@ def describe_filter(tool_filter: ToolFilter) -> str:
     methods = ", ".join(sorted(tool_filter.methods)) or "any"
     tags = ", ".join(sorted(tool_filter.tags)) or "any"
     return f"methods [{methods}] and tags [{tags}]"
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEntry:
+    """A filter entry no tool has: where it is, what was written, the nearest valid one and all valid ones."""
+
+    axis: str
+    index: int
+    value: str
+    suggestion: str | None
+    valid: tuple[str, ...]
+
+
+def unknown_entries(tools: Iterable[Tool], methods: Sequence[str], tags: Sequence[str]) -> list[UnknownEntry]:
+    """Return the method and tag entries that match no tool (``raed``, ``page``), with a suggestion each."""
+    tools = tuple(tools)
+    valid_methods = tuple(sorted(set(GROUPS) | {t.method for t in tools}))
+    valid_tags = tuple(sorted({tag for t in tools for tag in t.tags}))
+    found = []
+    for axis, values, valid in (("methods", methods, valid_methods), ("tags", tags, valid_tags)):
+        for index, value in enumerate(values):
+            if value not in valid:
+                near = difflib.get_close_matches(value, valid, n=1, cutoff=0.6)
+                found.append(UnknownEntry(axis, index, value, near[0] if near else None, valid))
+    return found
