@@ -1,4 +1,4 @@
-"""Where an account may point, on every surface: hosts the allow-list names, and no SSRF targets."""
+"""Where an account may point, on every surface: allowed hosts, no SSRF targets, credentials that follow the site."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from confluence_mcp.settings import ALLOWED_HOSTS_ENV, load_settings
 from confluence_mcp.store.base import Account
 from confluence_mcp.store.memory import MemoryStore
 from confluence_mcp.store.opening import open_store
-from tests.support.admin import AdminApp, admin_settings, an_account_body, error_body, error_fields
+from tests.support.admin import SECRET, AdminApp, admin_settings, an_account_body, error_body, error_fields
 
 pytestmark = pytest.mark.anyio
 
@@ -82,6 +82,43 @@ async def test_an_ssrf_target_is_refused_on_update_and_the_record_stays(
     assert _stored_view(await admin.store.get_account(account["id"])) == before
 
 
+async def test_moving_an_account_to_another_site_without_credentials_is_refused(admin: AdminApp) -> None:
+    """The stored Atlassian token is never re-pointed at a new host: 422 naming auth, and nothing changes."""
+    account = await admin.create_account()
+    before = _stored_view(await admin.store.get_account(account["id"]))
+    response = await admin.client.patch(
+        f"/integrated-account/{account['id']}", json={"instance_url": "https://other.atlassian.net"}
+    )
+    body = error_body(response, 422, "invalid_body")
+    assert error_fields(body) == ["auth"]
+    assert "instance_url changes" in body["message"]
+    assert SECRET not in response.text
+    assert _stored_view(await admin.store.get_account(account["id"])) == before
+
+
+async def test_moving_an_account_with_new_credentials_replaces_both(admin: AdminApp) -> None:
+    """instance_url and auth in the same PATCH move the account and its credentials together."""
+    account = await admin.create_account()
+    auth = {"type": "bearer", "password": "other-site-token"}
+    response = await admin.client.patch(
+        f"/integrated-account/{account['id']}", json={"instance_url": "https://other.atlassian.net", "auth": auth}
+    )
+    assert response.status_code == 200, response.text
+    stored = await admin.store.get_account(account["id"])
+    assert _stored_view(stored) == ("https://other.atlassian.net", "bearer", None, "other-site-token")
+
+
+@pytest.mark.parametrize(
+    "same", ["https://acme.atlassian.net/", "https://ACME.atlassian.net", "https://acme.atlassian.net:443"]
+)
+async def test_restating_the_same_site_needs_no_credentials(admin: AdminApp, same: str) -> None:
+    """A PATCH whose instance_url names the stored site (slash, case, default port) keeps the credentials."""
+    account = await admin.create_account()
+    response = await admin.client.patch(f"/integrated-account/{account['id']}", json={"instance_url": same})
+    assert response.status_code == 200, response.text
+    assert (await admin.store.get_account(account["id"])).secret == SECRET
+
+
 # The settings file
 
 
@@ -96,6 +133,31 @@ def _entry(**overrides: Any) -> dict[str, Any]:
 
 async def _load(store: MemoryStore, *entries: dict[str, Any], **sections: Any) -> None:
     await load_static_config(admin_settings(accounts=list(entries), **sections), store, TOOLS)
+
+
+async def test_a_declared_account_that_moves_site_with_the_stored_credentials_stops_start_up(
+    store: MemoryStore,
+) -> None:
+    """Editing only instance_url in the file is refused naming accounts[N].auth; the stored record is untouched."""
+    await _load(store, _entry(id="first"), _entry())
+    before = _stored_view(await store.get_account("acme"))
+    with pytest.raises(ConfigError, match=r"^accounts\[1\]\.auth: required when instance_url changes") as caught:
+        await _load(store, _entry(id="first"), _entry(instance_url="https://evil.atlassian.net"))
+    assert "ATATT3x-yaml" not in str(caught.value)
+    assert _stored_view(await store.get_account("acme")) == before
+
+
+async def test_a_declared_account_that_moves_site_with_new_credentials_loads(store: MemoryStore) -> None:
+    """A new site with a new token in the file replaces the stored record."""
+    await _load(store, _entry())
+    auth = {"type": "basic", "username": "john.smith@example.com", "password": "ATATT3x-other"}
+    await _load(store, _entry(instance_url="https://other.atlassian.net", auth=auth))
+    assert _stored_view(await store.get_account("acme")) == (
+        "https://other.atlassian.net",
+        "basic",
+        "john.smith@example.com",
+        "ATATT3x-other",
+    )
 
 
 @pytest.mark.parametrize(("instance_url", "fragment"), ATTACKS)

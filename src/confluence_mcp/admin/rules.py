@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from confluence_mcp.admin.models import AccountInput, AuthInput, McpServerInput
-from confluence_mcp.errors import InvalidInput
+from confluence_mcp.errors import InvalidBody, InvalidInput
 from confluence_mcp.openapi import Tool
 from confluence_mcp.policy.filters import ToolFilter, describe_filter, normalize_methods, normalize_tags, visible_tools
 from confluence_mcp.policy.hosts import HostPolicy, ip_literal, site_refusal
@@ -34,6 +34,7 @@ __all__ = [
     "invalid",
     "new_account",
     "new_mcp_server",
+    "require_credentials_for_new_site",
     "require_tools",
     "reworded",
 ]
@@ -93,6 +94,27 @@ def check_instance_url(raw: str, upstream: UpstreamSettings) -> str:
     if refusal is not None:
         raise invalid("instance_url", refusal)
     return root
+
+
+def require_credentials_for_new_site(stored_url: str, new_url: str, *, new_credentials: bool) -> None:
+    """Raise InvalidBody naming ``auth`` when an account moves to another site without new credentials.
+
+    The stored Atlassian token belongs to the old site: sending it to whatever host the new URL names would
+    hand it to that host.
+    """
+    if new_credentials or _site(stored_url) == _site(new_url):
+        return
+    problem = (
+        f"required when instance_url changes ({stored_url} -> {new_url}): the stored credentials belong to the "
+        "old site and are never sent to another; give the new site's credentials with the new URL"
+    )
+    raise InvalidBody(f"auth: {problem}", field="auth", details=[{"field": "auth", "message": problem}])
+
+
+def _site(url: str) -> tuple[str, str, int, str]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80), parts.path.rstrip("/")
 
 
 def credentials(auth: AuthInput) -> tuple[AuthType, str | None, str]:
