@@ -63,9 +63,13 @@ def direct_target(sim_port: int) -> Target:
 
 
 def write_config(path: Path, port: int, db: Path, key: str) -> None:
-    """Write a server config: quiet logs, ``port`` on loopback, the SQLite store ``db`` sealed with ``key``."""
+    """Write a server config: quiet logs, ``port`` on loopback, the SQLite store ``db`` sealed with ``key``.
+
+    The simulator on 127.0.0.1 is named exactly in ``upstream.allowed_hosts``, which lets accounts reach it.
+    """
     path.write_text(
-        f"log_level: warning\nserver: {{port: {port}}}\nstore: {{url: 'sqlite:///{db}'}}\nsecrets: {{key: '{key}'}}\n",
+        f"log_level: warning\nserver: {{port: {port}}}\nstore: {{url: 'sqlite:///{db}'}}\nsecrets: {{key: '{key}'}}\n"
+        "upstream: {allowed_hosts: ['127.0.0.1']}\n",
         encoding="utf-8",
     )
 

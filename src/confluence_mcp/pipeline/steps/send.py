@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from confluence_mcp.errors import UpstreamError
+from confluence_mcp.errors import UpstreamError, UpstreamRefused
 from confluence_mcp.pipeline.context import Call
 from confluence_mcp.upstream.client import UpstreamClient
 
@@ -23,6 +23,8 @@ class SendUpstream:
         assert call.request is not None
         try:
             call.response = await self._upstream.send(call.resolved.target, call.request)
+        except UpstreamRefused:
+            raise  # nothing was sent, so no advice about retrying applies
         except UpstreamError as exc:
             if call.request.method in _SAFE_METHODS:
                 advice = "Reading is safe to retry."
