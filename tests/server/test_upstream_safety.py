@@ -1,4 +1,4 @@
-"""What an agent sees when the upstream would lead its credentials astray, end to end: refused hosts."""
+"""What an agent sees when the upstream would lead its credentials astray: redirects and refused hosts, end to end."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import contextlib
 import dataclasses
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 
+from confluence_mcp.asgi import Receive, Scope, Send
 from confluence_mcp.server.app import create_app, wrap
 from confluence_mcp.settings import Settings
 from confluence_mcp.simulator import SEED, create_simulator
@@ -22,6 +24,22 @@ from tests.support.stack import JSON_HEADERS, SERVERS, SIM_API_TOKEN, SIM_EMAIL,
 pytestmark = pytest.mark.anyio
 
 GET_PAGE = {"name": "get_single_confluence_page_by_id", "arguments": {"id": SEED.release_checklist_id}}
+
+
+@dataclass
+class Recorder:
+    """An ASGI upstream that logs each request's path and answers 302 to ``location`` (or 200 when empty)."""
+
+    location: str = ""
+    requests: list[tuple[str, str | None]] = field(default_factory=list)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope["headers"])
+        authorization = headers.get(b"authorization")
+        self.requests.append((scope["path"], authorization.decode() if authorization else None))
+        answer = [(b"location", self.location.encode())] if self.location else []
+        await send({"type": "http.response.start", "status": 302 if self.location else 200, "headers": answer})
+        await send({"type": "http.response.body", "body": b""})
 
 
 def _tokens() -> dict[str, str]:
@@ -42,6 +60,25 @@ async def _call(url: str, params: dict[str, Any]) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()["result"]
     return result
+
+
+@pytest.mark.parametrize("transport", ["lean", "httpx"])
+async def test_a_redirect_from_upstream_is_a_tool_error_and_is_never_followed(transport: str) -> None:
+    """A 302 (here to another loopback server) reaches the agent as an error; no second request goes anywhere."""
+    elsewhere = Recorder()
+    async with serve_asgi(elsewhere, lifespan="off") as elsewhere_url:
+        redirector = Recorder(location=f"{elsewhere_url}/steal")
+        async with serve_asgi(redirector, lifespan="off") as upstream_url:
+            tokens = _tokens()
+            settings = stack_settings(upstream_url, tokens, upstream={"transport": transport})
+            async with _served(settings) as base_url:
+                result = await _call(f"{base_url}/mcp/{tokens['all']}", GET_PAGE)
+    assert result["isError"] is True
+    assert "redirect (HTTP 302)" in result["content"][0]["text"]
+    assert "/steal" not in result["content"][0]["text"]
+    assert len(redirector.requests) == 1
+    assert redirector.requests[0][1] is not None  # the credentials went to the site, and only there
+    assert elsewhere.requests == []
 
 
 async def test_a_site_that_rebinds_to_loopback_is_a_tool_error_naming_the_host_and_not_the_address() -> None:
