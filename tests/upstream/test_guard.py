@@ -168,3 +168,13 @@ async def test_the_apps_senders_reach_a_host_the_settings_name_exactly(upstream:
     async with _opened(open_sender(settings)) as sender:
         response = await sender.send(_target(f"http://127.0.0.1:{upstream.port}"), GET)
     assert response.status == 200
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_internationalized_name_is_compared_as_sent_in_punycode(upstream: Upstream, kind: str) -> None:
+    """Both senders check the ASCII name they connect to, so an exact entry in punycode admits it."""
+    dns = FakeDns({"xn--bcher-kva.example": ["127.0.0.1"]})
+    settings = UpstreamSettings(allowed_hosts=("xn--bcher-kva.example",))
+    async with _opened(_sender(kind, settings, dns)) as sender:
+        response = await sender.send(_target(f"http://xn--bcher-kva.example:{upstream.port}"), GET)
+    assert response.status == 200

@@ -149,7 +149,7 @@ class GuardedHttpTransport(httpx.AsyncHTTPTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Refuse a request whose scheme and host the policy refuses; send the rest through the guarded pool."""
-        reason = site_refusal(request.url.scheme, request.url.host, self._policy)
+        reason = site_refusal(request.url.scheme, request.url.raw_host.decode("ascii"), self._policy)
         if reason is not None:
             raise refused(reason)
         return await super().handle_async_request(request)
