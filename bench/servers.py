@@ -72,12 +72,14 @@ _NO_CAPS = (
 def write_config(path: Path, port: int, db: Path, key: str, tree: Path | None = None) -> None:
     """Write a server config: quiet logs, ``port`` on loopback, the SQLite store ``db`` sealed with ``key``.
 
+    The simulator on 127.0.0.1 is named exactly in ``upstream.allowed_hosts``, which lets accounts reach it.
     ``tree`` is the source tree of the build that reads it; builds from before fair share get no ``limits``.
     """
     settings = (tree or Path(__file__).resolve().parents[1]) / "src" / "confluence_mcp" / "settings.py"
     caps = _NO_CAPS if "class LimitSettings" in settings.read_text(encoding="utf-8") else ""
     path.write_text(
         f"log_level: warning\nserver: {{port: {port}}}\nstore: {{url: 'sqlite:///{db}'}}\nsecrets: {{key: '{key}'}}\n"
+        + "upstream: {allowed_hosts: ['127.0.0.1']}\n"
         + caps,
         encoding="utf-8",
     )

@@ -14,7 +14,7 @@ def test_pure_core_imports_no_io_modules() -> None:
     """Importing openapi and policy in a fresh interpreter loads none of httpx, starlette, mcp.server or the store."""
     code = (
         "import sys, json; import confluence_mcp.openapi, confluence_mcp.policy.filters, "
-        "confluence_mcp.policy.ratelimit; print(json.dumps(sorted(sys.modules)))"
+        "confluence_mcp.policy.ratelimit, confluence_mcp.policy.hosts; print(json.dumps(sorted(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = set(__import__("json").loads(out))

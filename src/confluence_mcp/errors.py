@@ -34,6 +34,7 @@
         └── UpstreamError      Confluence could not be reached or answered badly
             ├── UpstreamTimeout    connect or read timed out
             ├── UpstreamConnectionError  refused, reset or dropped
+            ├── UpstreamRefused    we would not connect: the host or an address it resolves to is not allowed
             └── UpstreamStatusError      a non-2xx answer
                 └── RateLimited    a 429
 
@@ -92,6 +93,7 @@ __all__ = [
     "UnknownTool",
     "UpstreamConnectionError",
     "UpstreamError",
+    "UpstreamRefused",
     "UpstreamStatusError",
     "UpstreamTimeout",
     "answer_for",
@@ -265,6 +267,10 @@ class UpstreamConnectionError(UpstreamError):
     """The connection to Confluence was refused, reset or dropped."""
 
 
+class UpstreamRefused(UpstreamError):
+    """We refused to connect (the SSRF guard): the site's host, or an address it resolves to, is not allowed."""
+
+
 class UpstreamStatusError(UpstreamError):
     """Confluence answered with a non-2xx status."""
 
@@ -358,6 +364,7 @@ ANSWERS: dict[type[ConfluenceMcpError], Answer] = {
     UpstreamError: _TOOL_ERROR,
     UpstreamTimeout: _TOOL_ERROR,
     UpstreamConnectionError: _TOOL_ERROR,
+    UpstreamRefused: _TOOL_ERROR,
     UpstreamStatusError: _TOOL_ERROR,
     RateLimited: _TOOL_ERROR,
     SimulatedFailure: SimulatedAnswer(),

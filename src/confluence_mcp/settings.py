@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -15,6 +17,8 @@ from confluence_mcp.errors import ConfigError
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 SECRET_KEY_ENV = "CONFLUENCE_MCP_SECRET_KEY"  # noqa: S105 - the variable name, not a secret
+ALLOWED_HOSTS_ENV = "CONFLUENCE_MCP_UPSTREAM__ALLOWED_HOSTS"
+"""A JSON list that replaces ``upstream.allowed_hosts`` (with or without a settings file)."""
 
 
 class _Model(BaseModel):
@@ -73,6 +77,28 @@ class RetrySettings(_Model):
     """HTTP methods that may be retried; widen to PUT/DELETE/POST only knowingly."""
 
 
+DEFAULT_UPSTREAM_HOSTS = ("*.atlassian.net", "api.atlassian.com")
+"""Where Confluence Cloud lives: site names and the API gateway for scoped and OAuth tokens."""
+
+
+def _host_pattern(entry: str) -> str:
+    """Return an ``upstream.allowed_hosts`` entry lowercased, IPv6 brackets dropped; refuse URLs and ports."""
+    pattern = entry.strip().lower()
+    if pattern.startswith("[") and pattern.endswith("]"):
+        pattern = pattern[1:-1]
+    if not pattern or any(c in pattern for c in "/@ \t") or (":" in pattern and not _is_ipv6(pattern)):
+        raise ValueError(f"{entry!r} is not a host name or pattern (give no scheme, port or path)")
+    return pattern
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
 class UpstreamSettings(_Model):
     """The shared httpx client that talks to Confluence."""
 
@@ -84,11 +110,19 @@ class UpstreamSettings(_Model):
     max_connections: int = Field(default=100, ge=1)
     max_keepalive_connections: int = Field(default=20, ge=0)
     keepalive_expiry: float = Field(default=30.0, ge=0)
+    allowed_hosts: tuple[str, ...] = DEFAULT_UPSTREAM_HOSTS
+    """Hosts accounts may use: globs ('*.atlassian.net') for public https names; an exact entry ('127.0.0.1',
+    'wiki.corp.example') also allows an IP literal, a loopback name, private addresses and plain http for it."""
     allow_http: bool = False
-    """Allow http:// instance URLs beyond loopback hosts (never needed for Confluence Cloud)."""
-    allowed_hosts: tuple[str, ...] = ()
-    """Glob patterns an account's instance host must match (e.g. '*.atlassian.net'); empty allows any."""
+    """Deprecated: also allow plain http for hosts a wildcard entry matches (an exact entry already allows it)."""
     retry: RetrySettings = RetrySettings()
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("list at least one host: '*' allows any public https host name")
+        return tuple(_host_pattern(entry) for entry in value)
 
 
 class LimitSettings(_Model):
@@ -229,6 +263,20 @@ def expand_env(value: Any, path: str = "", environ: Mapping[str, str] | None = N
     return _ENV_REF.sub(replace, value)
 
 
+def environment_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Return the settings the environment sets, by section; for now only ``CONFLUENCE_MCP_UPSTREAM__ALLOWED_HOSTS``."""
+    text = environ.get(ALLOWED_HOSTS_ENV)
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{ALLOWED_HOSTS_ENV}: must be a JSON list of host patterns, e.g. '[\"127.0.0.1\"]'")
+    return {"upstream": {"allowed_hosts": value}}
+
+
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Read settings from ``path`` (or embedded defaults) and apply non-None CLI ``overrides``."""
     raw: dict[str, Any] = {}
@@ -246,6 +294,9 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the settings file must be a mapping of keys")
         raw = expand_env(loaded)
+    for section, values in environment_overrides(os.environ).items():
+        current = raw.get(section)
+        raw[section] = {**current, **values} if isinstance(current, dict) else values
     server = dict(raw.get("server") or {})
     for key in ("host", "port"):
         if overrides.get(key) is not None:

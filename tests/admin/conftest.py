@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from confluence_mcp.store.cipher import Cipher, generate_key
+from confluence_mcp.store.memory import MemoryStore
 from tests.support.admin import AdminApp, running_admin_app
 
 
@@ -20,3 +22,12 @@ async def admin() -> AsyncIterator[AdminApp]:
     """A running app with default settings and an authenticated admin client."""
     async with running_admin_app() as running:
         yield running
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[MemoryStore]:
+    """An open, empty memory store."""
+    opened = MemoryStore(cipher=Cipher.from_key(generate_key()))
+    await opened.open()
+    yield opened
+    await opened.close()

@@ -215,9 +215,11 @@ async def test_an_unsafe_instance_url_is_refused_naming_the_field(
 
 
 @pytest.mark.parametrize("instance_url", ["http://127.0.0.1:8089", "http://localhost:3000/", "http://[::1]:8080"])
-async def test_plain_http_is_accepted_for_loopback_hosts(admin: AdminApp, instance_url: str) -> None:
-    """A loopback instance (a local simulator) may use http; the trailing slash is stripped."""
-    account = await admin.create_account(instance_url=instance_url)
+async def test_plain_http_is_accepted_for_loopback_hosts_named_exactly(instance_url: str) -> None:
+    """A loopback instance (a local simulator) listed exactly in upstream.allowed_hosts may use http."""
+    settings = admin_settings(upstream={"allowed_hosts": ["127.0.0.1", "localhost", "[::1]"]})
+    async with running_admin_app(settings) as admin:
+        account = await admin.create_account(instance_url=instance_url)
     assert account["instance_url"] == instance_url.rstrip("/")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,6 @@ from confluence_mcp.errors import ConfigError, InvalidInput
 from confluence_mcp.openapi import default_documents, generate_tools
 from confluence_mcp.server.app import create_app
 from confluence_mcp.settings import Settings
-from confluence_mcp.store.cipher import Cipher, generate_key
 from confluence_mcp.store.memory import MemoryStore
 from confluence_mcp.store.tokens import hash_token
 from tests.support.admin import admin_settings, iso_in
@@ -42,15 +40,6 @@ def an_account(**overrides: Any) -> dict[str, Any]:
 def a_server(**overrides: Any) -> dict[str, Any]:
     """Return a YAML MCP server entry on the account ``acme``; ``overrides`` replace its keys."""
     return {"token": TOKEN, "account": "acme", "name": "docs-bot", **overrides}
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[MemoryStore]:
-    """An open, empty memory store."""
-    opened = MemoryStore(cipher=Cipher.from_key(generate_key()))
-    await opened.open()
-    yield opened
-    await opened.close()
 
 
 async def _load(store: MemoryStore, **sections: Any) -> Settings:
@@ -144,6 +133,7 @@ async def test_an_api_valid_entry_loads_normalized_like_an_api_request(store: Me
     expires = datetime.now(UTC) + timedelta(hours=1)
     await _load(
         store,
+        upstream={"allowed_hosts": ["127.0.0.1"]},
         accounts=[an_account(instance_url="http://127.0.0.1:8089/", api_token_expires_at=iso_in(timedelta(days=30)))],
         servers=[
             a_server(methods=["READ", "read", "custom"], tags=[" pages", "pages"], expires_at=expires.isoformat())
@@ -172,15 +162,16 @@ async def test_tool_exposure_and_max_limit_load_as_given_or_default_like_the_api
 async def test_the_test_stack_declares_a_discovery_server(store: MemoryStore) -> None:
     """tests.support.stack's SERVERS load, and the token behind stack.url("discovery") is a discovery server."""
     tokens = {name: f"cmcp_{name:_<40}" for name in SERVERS}
-    await load_static_config(stack_settings("https://acme.atlassian.net", tokens), store, TOOLS)
+    await load_static_config(stack_settings("http://127.0.0.1:9", tokens), store, TOOLS)
     found = await store.find_mcp_server_by_token_hash(hash_token(tokens["discovery"]), datetime.now(UTC))
     assert found is not None
     assert (found.name, found.tool_exposure, found.max_limit) == ("discovery", "discovery", 100)
 
 
 async def test_upstream_settings_widen_and_narrow_yaml_accounts_as_they_do_api_ones(store: MemoryStore) -> None:
-    """upstream.allow_http admits a plain-http site; upstream.allowed_hosts refuses a host outside the list."""
-    await _load(store, upstream={"allow_http": True}, accounts=[an_account(instance_url="http://wiki.example.com")])
+    """An exact upstream.allowed_hosts entry admits a plain-http site; a host outside the list is refused."""
+    wiki = an_account(instance_url="http://wiki.example.com")
+    await _load(store, upstream={"allowed_hosts": ["wiki.example.com"]}, accounts=[wiki])
     assert [a.instance_url for a in await store.list_accounts()] == ["http://wiki.example.com"]
     with pytest.raises(ConfigError, match=r"^accounts\[0\]\.instance_url: host 'acme.atlassian.net' is not allowed"):
         await _load(store, upstream={"allowed_hosts": ["*.example.com"]}, accounts=[an_account()])

@@ -113,6 +113,7 @@ async def test_sweeper_deletes_expired_mcp_servers_from_sqlite(tmp_path: Path) -
             "data_dir": str(tmp_path),
             "secrets": {"key": generate_key()},
             "server": {"sweep_interval_seconds": 0.05},
+            "upstream": {"allowed_hosts": ["127.0.0.1"]},
             "accounts": [{"id": "a", "instance_url": "http://127.0.0.1:9", "auth": {"username": "u", "password": "p"}}],
         }
     )

@@ -34,7 +34,8 @@ def redis_url() -> Iterator[str]:
 def _config(path: Path, port: int, redis_url: str, key: str) -> Path:
     path.write_text(
         f"server:\n  port: {port}\n  public_url: http://127.0.0.1:{port}\n"
-        f"store:\n  url: {redis_url}\nsecrets:\n  key: '{key}'\nlog_level: warning\n",
+        f"store:\n  url: {redis_url}\nsecrets:\n  key: '{key}'\nlog_level: warning\n"
+        "upstream:\n  allowed_hosts: ['127.0.0.1']\n",
         encoding="utf-8",
     )
     return path

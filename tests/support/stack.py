@@ -102,6 +102,7 @@ def stack_settings(
     raw: dict[str, Any] = {
         "secrets": {"key": generate_key()},
         "store": {"url": "memory://"},
+        "upstream": {"allowed_hosts": ["127.0.0.1"]},  # the simulator, named exactly: loopback and plain http
         "accounts": [
             {
                 "id": "acme",

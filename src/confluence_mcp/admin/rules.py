@@ -9,15 +9,13 @@ Every failure is an ``InvalidInput`` whose ``field`` and message name the body f
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
 from confluence_mcp.admin.models import AccountInput, AuthInput, McpServerInput
-from confluence_mcp.errors import InvalidInput
+from confluence_mcp.errors import InvalidBody, InvalidInput
 from confluence_mcp.openapi import Tool
 from confluence_mcp.policy.filters import (
     ToolFilter,
@@ -27,6 +25,7 @@ from confluence_mcp.policy.filters import (
     unknown_entries,
     visible_tools,
 )
+from confluence_mcp.policy.hosts import HostPolicy, ip_literal, site_refusal
 from confluence_mcp.settings import UpstreamSettings
 from confluence_mcp.store.base import Account, AuthType, McpServer
 
@@ -42,6 +41,7 @@ __all__ = [
     "invalid",
     "new_account",
     "new_mcp_server",
+    "require_credentials_for_new_site",
     "require_tools",
     "reworded",
 ]
@@ -97,38 +97,40 @@ def check_instance_url(raw: str, upstream: UpstreamSettings) -> str:
     if "#" in url:
         raise invalid("instance_url", "must not have a fragment")
     host = parts.hostname or ""
-    loopback = _is_loopback(host)
-    if not (loopback or _HOST_NAME.match(host) or _is_ip(host)):
+    address = ip_literal(host)
+    if address is None and not _HOST_NAME.match(host):
         raise invalid("instance_url", f"{host!r} is not a valid host name")
+    if address is not None:  # any spelling (2130706433, 0x7f.1) is stored as the address it means
+        host = str(address)
     shown_host = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
     root = f"{scheme}://{shown_host}" + (f":{port}" if port is not None else "")
     if parts.path.rstrip("/"):
         raise invalid("instance_url", f"must be the site root without a path (the tools add /wiki/...): use {root}")
-    if scheme == "http" and not (loopback or upstream.allow_http):
-        raise invalid(
-            "instance_url", "must use https (http is allowed only for loopback hosts or with upstream.allow_http)"
-        )
-    if upstream.allowed_hosts and not any(fnmatchcase(host, p.lower()) for p in upstream.allowed_hosts):
-        allowed = ", ".join(upstream.allowed_hosts)
-        raise invalid("instance_url", f"host {host!r} is not allowed by upstream.allowed_hosts ({allowed})")
+    refusal = site_refusal(scheme, host, HostPolicy(upstream.allowed_hosts, upstream.allow_http))
+    if refusal is not None:
+        raise invalid("instance_url", refusal)
     return root
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def require_credentials_for_new_site(stored_url: str, new_url: str, *, new_credentials: bool) -> None:
+    """Raise InvalidBody naming ``auth`` when an account moves to another site without new credentials.
+
+    The stored Atlassian token belongs to the old site: sending it to whatever host the new URL names would
+    hand it to that host.
+    """
+    if new_credentials or _site(stored_url) == _site(new_url):
+        return
+    problem = (
+        f"required when instance_url changes ({stored_url} -> {new_url}): the stored credentials belong to the "
+        "old site and are never sent to another; give the new site's credentials with the new URL"
+    )
+    raise InvalidBody(f"auth: {problem}", field="auth", details=[{"field": "auth", "message": problem}])
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+def _site(url: str) -> tuple[str, str, int, str]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80), parts.path.rstrip("/")
 
 
 def credentials(auth: AuthInput) -> tuple[AuthType, str | None, str]:

@@ -24,6 +24,7 @@ from confluence_mcp.admin.rules import (
     invalid,
     new_account,
     new_mcp_server,
+    require_credentials_for_new_site,
     require_tools,
 )
 from confluence_mcp.admin.static import STATIC_SERVER_PREFIX
@@ -120,11 +121,13 @@ class AdminService:
         given = body.model_fields_set
         label = body.label if "label" in given and body.label is not None else account.label
         instance_url = account.instance_url
+        new_auth = body.auth if "auth" in given else None
         if "instance_url" in given and body.instance_url is not None:
             instance_url = check_instance_url(body.instance_url, self._settings.upstream)
+            require_credentials_for_new_site(account.instance_url, instance_url, new_credentials=new_auth is not None)
         auth_type, username, secret = account.auth_type, account.username, account.secret
-        if "auth" in given and body.auth is not None:
-            auth_type, username, secret = credentials(body.auth)
+        if new_auth is not None:
+            auth_type, username, secret = credentials(new_auth)
         expires_at = account.api_token_expires_at
         if "api_token_expires_at" in given:
             expires_at = atlassian_token_expiry(body.api_token_expires_at, now)

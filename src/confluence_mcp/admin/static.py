@@ -3,7 +3,9 @@
 Each YAML entry is shaped into the body the admin API would take (``admin.models``) and built by the same
 ``admin.rules`` functions as an API or CLI request, so an entry the API would refuse stops the start-up with a
 ``ConfigError`` naming its key (``accounts[0].instance_url``, ``servers[1].methods[0]``). Every entry is checked
-before any is written.
+before any is written. An entry whose stored record has another site must bring other credentials too
+(``accounts[0].auth``), since the file, unlike a PATCH, always states credentials: the stored ones never
+follow a new host.
 
 Dates are the exception, because the file is read again at every start and time passes: the API's windows
 (an MCP server expiry at least 60 s ahead, an Atlassian token expiry in the future) guard against typos when
@@ -21,7 +23,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from confluence_mcp.admin.models import AccountInput, McpServerInput, parse_input
-from confluence_mcp.admin.rules import new_account, new_mcp_server, reworded
+from confluence_mcp.admin.rules import new_account, new_mcp_server, require_credentials_for_new_site, reworded
 from confluence_mcp.errors import ConfigError, InvalidInput, NotFound
 from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings, StaticAccount, StaticServer, UpstreamSettings
@@ -40,6 +42,9 @@ async def load_static_config(settings: Settings, store: Store, tools: Sequence[T
     """Check every declared account and MCP server with the admin rules, then create or replace them."""
     now = datetime.now(UTC)
     accounts = [_account(item, f"accounts[{i}]", settings.upstream, now) for i, item in enumerate(settings.accounts)]
+    stored = {account.id: await _stored_account(store, account.id) for account in accounts}
+    for index, account in enumerate(accounts):
+        _check_site_change(stored[account.id], account, f"accounts[{index}]")
     known = {a.id for a in accounts}
     servers: list[McpServer] = []
     expired: list[McpServer] = []
@@ -57,9 +62,8 @@ async def load_static_config(settings: Settings, store: Store, tools: Sequence[T
         else:
             servers.append(server)
     for account in accounts:
-        try:
-            existing = await store.get_account(account.id)
-        except NotFound:
+        existing = stored[account.id]
+        if existing is None:
             await store.create_account(account)
         else:
             await store.update_account(replace(account, created_at=existing.created_at))
@@ -90,6 +94,22 @@ def _account(item: StaticAccount, key: str, upstream: UpstreamSettings, now: dat
             account = new_account(item.id, checked.model_copy(update={"api_token_expires_at": None}), upstream, now)
             return replace(account, api_token_expires_at=token_expiry)
         return new_account(item.id, checked, upstream, now)
+
+
+async def _stored_account(store: Store, account_id: str) -> Account | None:
+    try:
+        return await store.get_account(account_id)
+    except NotFound:
+        return None
+
+
+def _check_site_change(stored: Account | None, account: Account, key: str) -> None:
+    """Refuse a declared account that moved to another site but kept the stored record's credentials."""
+    if stored is None:
+        return
+    same = (stored.auth_type, stored.username, stored.secret) == (account.auth_type, account.username, account.secret)
+    with _named_by(key):
+        require_credentials_for_new_site(stored.instance_url, account.instance_url, new_credentials=not same)
 
 
 def _server(entry: StaticServer, key: str, tools: Sequence[Tool], now: datetime) -> McpServer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from confluence_mcp.settings import UpstreamSettings
+from confluence_mcp.upstream.guard import GuardedHttpTransport
 from confluence_mcp.upstream.request import UpstreamRequest
 from confluence_mcp.upstream.sender import (
     DEFAULT_HEADERS,
@@ -19,7 +20,11 @@ from confluence_mcp.upstream.target import Target
 def build_http_client(
     settings: UpstreamSettings, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    """Return the shared client: pooled, keep-alive, no redirects followed, no environment proxies."""
+    """Return the shared client: pooled, keep-alive, no redirects followed, no environment proxies.
+
+    Without an explicit ``transport`` (tests and the benchmark pass one), httpx's own transport carries the
+    SSRF guard of ``guard.py``.
+    """
     return httpx.AsyncClient(
         timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
         limits=httpx.Limits(
@@ -30,7 +35,7 @@ def build_http_client(
         # A redirect could carry our Authorization header to another host: never follow one.
         follow_redirects=False,
         trust_env=False,
-        transport=transport,
+        transport=transport if transport is not None else GuardedHttpTransport(settings),
         headers=DEFAULT_HEADERS,
     )
 

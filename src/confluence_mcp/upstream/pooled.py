@@ -15,6 +15,7 @@ import certifi
 import httpx
 
 from confluence_mcp.settings import UpstreamSettings
+from confluence_mcp.upstream.guard import host_policy
 from confluence_mcp.upstream.request import UpstreamRequest
 from confluence_mcp.upstream.sender import (
     DEFAULT_HEADERS,
@@ -36,6 +37,7 @@ def lean_transport(settings: UpstreamSettings) -> LeanTransport:
         max_keepalive_connections=settings.max_keepalive_connections,
         keepalive_expiry=settings.keepalive_expiry,
         ssl_context=ssl.create_default_context(cafile=certifi.where()),
+        hosts=host_policy(settings),
     )
 
 

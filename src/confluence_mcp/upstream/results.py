@@ -121,6 +121,11 @@ def _explain(tool_name: str, request: UpstreamRequest, response: UpstreamRespons
         return f"Confluence has removed this endpoint (HTTP 410) on {where}; use the v2 tool instead.{said}"
     if status >= 500:
         return f"Confluence failed (HTTP {status}) on {where}. This is on Confluence's side; try again shortly.{said}"
+    if 300 <= status < 400:
+        return (
+            f"Confluence answered with a redirect (HTTP {status}) on {where}, which is never followed, so the "
+            "account's credentials go to its own site only. If the site moved, the operator must update the account."
+        )
     return f"Confluence answered HTTP {status} on {where}.{said}"
 
 

@@ -4,7 +4,8 @@ httpx's default transport (httpcore over anyio) spends about a millisecond of CP
 per-operation cancel scopes; this one runs each connection as an ``asyncio.Protocol`` that fills a buffer and
 wakes one future, and bounds a whole exchange with a single timer. Errors are httpx's own
 (``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``, ``ReadTimeout``, ``WriteError``, ``ReadError``,
-``RemoteProtocolError``), so the client code maps them as it would httpcore's.
+``RemoteProtocolError``), so the client code maps them as it would httpcore's. Given a ``HostPolicy``, it connects
+only to addresses the SSRF guard allowed (``guard.py``) and raises ``UpstreamRefused`` for the others.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import socket
 import ssl
 from collections.abc import Sequence
 from typing import Final
 
 import httpx
 
+from confluence_mcp.policy.hosts import HostPolicy, site_refusal
 from confluence_mcp.upstream.connection import Connection, Origin
+from confluence_mcp.upstream.guard import Resolver, checked_addresses, refused, system_resolver
 from confluence_mcp.upstream.http11 import ResponseHead, encode_request
 
 __all__ = ["LeanTransport"]
@@ -44,11 +48,15 @@ class LeanTransport(httpx.AsyncBaseTransport):
         max_keepalive_connections: int = 20,
         keepalive_expiry: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
+        hosts: HostPolicy | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         """Pool up to ``max_connections`` (keeping ``max_keepalive_connections`` idle for ``keepalive_expiry`` s).
 
-        ``connect_timeout`` bounds the wait for a pool slot and, separately, the TCP and TLS connect;
-        ``read_timeout`` bounds each exchange from the request write to the last response byte.
+        ``connect_timeout`` bounds the wait for a pool slot and, separately, name resolution plus the TCP and TLS
+        connect; ``read_timeout`` bounds each exchange from the request write to the last response byte.
+        ``hosts`` is the SSRF guard's policy (the app always passes one; without it any host is reached, as tests
+        and benchmarks on loopback want); ``resolver`` turns a host into the addresses to connect to.
         """
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, not {max_connections}")
@@ -61,6 +69,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
             ssl_context = ssl.create_default_context()
             ssl_context.set_alpn_protocols(["http/1.1"])
         self._ssl_context = ssl_context
+        self._hosts = hosts
+        self._resolver = resolver
         self._idle: dict[Origin, list[Connection]] = {}
         self._idle_count = 0
         self._open: set[Connection] = set()
@@ -281,9 +291,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         tls = self._ssl_context if scheme == b"https" else None
         try:
             async with asyncio.timeout(self._connect_timeout):
-                await loop.create_connection(
-                    lambda: connection, host, port, ssl=tls, server_hostname=host if tls is not None else None
-                )
+                await self._open_socket(connection, scheme, host, port, tls)
         except TimeoutError as exc:
             connection.close(abort=True)
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out", request=request) from exc
@@ -297,6 +305,37 @@ class LeanTransport(httpx.AsyncBaseTransport):
             connection.close(abort=True)
             raise RuntimeError("LeanTransport is closed")
         return connection
+
+    async def _open_socket(
+        self, connection: Connection, scheme: bytes, host: str, port: int, tls: ssl.SSLContext | None
+    ) -> None:
+        """Resolve ``host`` once, check it and its addresses when there is a policy, and connect to an address."""
+        if self._hosts is None:
+            addresses = list(await self._resolver(host, port))
+        else:
+            reason = site_refusal(scheme.decode("ascii"), host, self._hosts)
+            if reason is not None:
+                raise refused(reason)
+            addresses = await checked_addresses(host, port, self._hosts, self._resolver)
+        loop = asyncio.get_running_loop()
+        failure: OSError = OSError(f"{host} resolved to no address")
+        for address in addresses:
+            try:
+                # A numeric host is never resolved again; TLS verifies the certificate against the name.
+                await loop.create_connection(
+                    lambda: connection,
+                    address,
+                    port,
+                    ssl=tls,
+                    server_hostname=host if tls is not None else None,
+                    flags=socket.AI_NUMERICHOST,
+                )
+                return
+            except ssl.SSLError:
+                raise  # the server answered and failed TLS: another address of it would not do better
+            except OSError as exc:
+                failure = exc
+        raise failure
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:

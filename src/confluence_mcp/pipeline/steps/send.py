@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from confluence_mcp.errors import UpstreamError
+from confluence_mcp.errors import UpstreamError, UpstreamRefused
 from confluence_mcp.pipeline.context import Call
 from confluence_mcp.upstream.client import UpstreamClient
 
@@ -27,6 +27,8 @@ class SendUpstream:
         try:
             call.response = await self._upstream.send(call.resolved.target, call.request)
             call.upstream_seconds = time.perf_counter() - started
+        except UpstreamRefused:
+            raise  # nothing was sent, so no advice about retrying applies
         except UpstreamError as exc:
             if call.request.method in _SAFE_METHODS:
                 advice = "Reading is safe to retry."
