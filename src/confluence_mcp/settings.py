@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -12,10 +11,12 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from confluence_mcp.errors import ConfigError
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+ENV_PREFIX = "CONFLUENCE_MCP_"
 SECRET_KEY_ENV = "CONFLUENCE_MCP_SECRET_KEY"  # noqa: S105 - the variable name, not a secret
 ALLOWED_HOSTS_ENV = "CONFLUENCE_MCP_UPSTREAM__ALLOWED_HOSTS"
 """A JSON list that replaces ``upstream.allowed_hosts`` (with or without a settings file)."""
@@ -209,8 +210,30 @@ class StaticServer(_Model):
         return value
 
 
-class Settings(_Model):
-    """Everything the server needs; built from a YAML file or from embedded defaults."""
+class Settings(BaseSettings):
+    """Everything the server needs: the YAML file (or embedded defaults), then ``CONFLUENCE_MCP_*`` over it.
+
+    Every key can be set from the environment as ``CONFLUENCE_MCP_<KEY>`` or ``CONFLUENCE_MCP_<SECTION>__<KEY>``
+    (``CONFLUENCE_MCP_SERVER__PORT=9000``, ``CONFLUENCE_MCP_DATA_DIR=/data``); lists and objects as JSON
+    (``CONFLUENCE_MCP_UPSTREAM__ALLOWED_HOSTS='["127.0.0.1"]'``). Only ``load_settings`` reads the environment;
+    ``Settings.model_validate`` (tests) never does.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True, case_sensitive=False
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment wins over the file (an operator's deploy-time override), and nothing else is read."""
+        return (env_settings, init_settings)
 
     data_dir: Path = Path("data")
     server: ServerSettings = ServerSettings()
@@ -263,20 +286,6 @@ def expand_env(value: Any, path: str = "", environ: Mapping[str, str] | None = N
     return _ENV_REF.sub(replace, value)
 
 
-def environment_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """Return the settings the environment sets, by section; for now only ``CONFLUENCE_MCP_UPSTREAM__ALLOWED_HOSTS``."""
-    text = environ.get(ALLOWED_HOSTS_ENV)
-    if text is None:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        value = None
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{ALLOWED_HOSTS_ENV}: must be a JSON list of host patterns, e.g. '[\"127.0.0.1\"]'")
-    return {"upstream": {"allowed_hosts": value}}
-
-
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Read settings from ``path`` (or embedded defaults) and apply non-None CLI ``overrides``."""
     raw: dict[str, Any] = {}
@@ -294,9 +303,6 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the settings file must be a mapping of keys")
         raw = expand_env(loaded)
-    for section, values in environment_overrides(os.environ).items():
-        current = raw.get(section)
-        raw[section] = {**current, **values} if isinstance(current, dict) else values
     server = dict(raw.get("server") or {})
     for key in ("host", "port"):
         if overrides.get(key) is not None:
@@ -307,10 +313,38 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         raw["data_dir"] = overrides["data_dir"]
     raw["embedded_defaults"] = path is None
     try:
-        return Settings.model_validate(raw)
+        return Settings(**raw)  # BaseSettings.__init__ lays CONFLUENCE_MCP_* over the file
+    except SettingsError as exc:  # a list or object in the environment that is not JSON
+        variable = _named_variable(str(exc))
+        raise ConfigError(f'{variable}: must be JSON (a list such as \'["a", "b"]\', or an object)') from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        source = str(path) if path else "settings"
+        source = _environment_source(first["loc"]) or (str(path) if path else "settings")
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{source}: {where}: {first['msg']}{more}") from exc
+
+
+def _environment_source(loc: tuple[int | str, ...]) -> str | None:
+    """Return ``VARIABLE=value`` when the environment set the value at ``loc`` (or an enclosing one)."""
+    present = {k.upper(): v for k, v in os.environ.items()}
+    for end in range(len(loc), 0, -1):
+        variable = ENV_PREFIX + "__".join(str(p) for p in loc[:end]).upper()
+        if variable in present:
+            return f"{variable}={_shown(present[variable])}"
+    return None
+
+
+def _named_variable(message: str) -> str:
+    """Return the environment variables a pydantic-settings parse error is about (the field's, by prefix)."""
+    match = re.search(r'field "([^"]+)"', message)
+    if not match:
+        return "the environment"
+    prefix = ENV_PREFIX + match.group(1).replace(".", "__").upper()
+    named = sorted(k for k in os.environ if k.upper() == prefix or k.upper().startswith(prefix + "__"))
+    return " or ".join(named) or prefix
+
+
+def _shown(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

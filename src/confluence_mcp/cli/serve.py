@@ -29,6 +29,10 @@ def _serve(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     config = log_config(settings.log_level, settings.logging.format)
     logging.config.dictConfig(config)
+    # Relative paths are relative to where the command runs: say where the data really is.
+    logging.getLogger("confluence_mcp").info(
+        "data directory %s; store %s", settings.data_dir.resolve(), settings.store_url.split("@")[-1]
+    )
     app = wrap(create_app(settings))
     http: Any = "auto"
     try:
