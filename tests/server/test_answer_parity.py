@@ -172,12 +172,14 @@ def _request(stack: Stack, era: str, case: Case) -> tuple[str, dict[str, str], d
 
 def _canonical(stack: Stack, response: httpx.Response) -> tuple[int, str | None, dict[str, str], bytes]:
     text = response.text.replace(stack.sim_url.rsplit(":", 1)[1], "PORT")
-    # Seconds until the rate-limit window resets depend on when each simulator started; nothing else moves.
-    text = re.sub(r'"ratelimit-reset":\d+', '"ratelimit-reset":"S"', text)
+    # The simulator's rate-limit window turns at wall-clock minutes, so a turn can fall between the two
+    # stacks' answers: the remaining budget and the seconds to reset are masked, the limit is not.
+    text = re.sub(r'"ratelimit-(reset|remaining)":\d+', r'"ratelimit-\1":"S"', text)
     text = re.sub(r"reset in \d+s", "reset in Ss", text)
+    text = re.sub(r"remaining \d+", "remaining N", text)
     body = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":")).encode() if text else b""
-    limits = {k: v for k, v in response.headers.items() if k.startswith("ratelimit-") and k != "ratelimit-reset"}
-    limits.update({k: "S" for k in response.headers if k == "ratelimit-reset"})
+    limits = {k: v for k, v in response.headers.items() if k.startswith("ratelimit-")}
+    limits.update({k: "S" for k in limits if k in ("ratelimit-reset", "ratelimit-remaining")})
     return response.status_code, response.headers.get("content-type"), limits, body
 
 
