@@ -256,6 +256,11 @@ class Settings(BaseSettings):
         return self.store.url or f"sqlite:///{(self.data_dir / 'confluence-mcp.db').as_posix()}"  # relative or //abs
 
     @property
+    def running_url_file(self) -> Path:
+        """Where ``serve`` notes the base URL it answers on, so CLI commands hand out URLs with its real port."""
+        return self.data_dir / "server-url"
+
+    @property
     def public_url(self) -> str:
         """Return the base URL for MCP URLs handed out."""
         if self.server.public_url:

@@ -384,3 +384,16 @@ def test_other_durations_are_refused_naming_the_flag(text: str) -> None:
     """Anything but one whole number and one unit raises ValueError naming --expires-in."""
     with pytest.raises(ValueError, match="--expires-in"):
         parse_duration(text)
+
+
+def test_mcp_create_prints_the_running_server_s_address(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A server started on another port notes its URL in the data dir; mcp create in another shell prints it."""
+    account_id = add_account(capsys, tmp_path)
+    argv = ["mcp", "create", account_id, "--name", "b", "--data-dir", str(tmp_path)]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    assert out[-1].startswith("http://127.0.0.1:8000/mcp/cmcp_")  # no server noted: the settings' address
+    (tmp_path / "server-url").write_text("http://127.0.0.1:9012\n", encoding="utf-8")
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    assert out[-1].startswith("http://127.0.0.1:9012/mcp/cmcp_")

@@ -85,16 +85,18 @@ class AdminService:
         *,
         on_change: Callable[[], None] = _nothing,
         clock: Callable[[], datetime] = _utc_now,
+        public_url: str | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
+        self._public_url = (public_url or settings.public_url).rstrip("/")
         self._tools = tools  # a callable, so the CLI builds the catalog only for commands that need it
         self._on_change = on_change
         self._clock = clock
 
     def mcp_url(self, token: str) -> str:
         """Return the URL an agent uses for an MCP server token."""
-        return f"{self._settings.public_url}/mcp/{token}"
+        return f"{self._public_url}/mcp/{token}"
 
     # Integrated accounts
 

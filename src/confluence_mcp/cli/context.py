@@ -73,7 +73,8 @@ async def _with_service(settings: Settings, command: Command, args: argparse.Nam
     store = open_store(settings.store_url, cipher=secret_cipher(settings))
     await store.open()
     try:
-        return await command(AdminService(store, settings, functools.partial(_tools, settings)), args)
+        service = AdminService(store, settings, functools.partial(_tools, settings), public_url=_running_url(settings))
+        return await command(service, args)
     finally:
         await store.close()
 
@@ -90,3 +91,14 @@ def _in_flags(exc: InvalidInput, flags: Mapping[str, str]) -> InvalidInput:
     if flag is None:
         return exc
     return InvalidInput(reworded(exc, flag), field=exc.field, details=exc.details)
+
+
+def _running_url(settings: Settings) -> str | None:
+    """Return the base URL a running ``serve`` noted in the data dir, unless ``server.public_url`` is set."""
+    if settings.server.public_url:
+        return None
+    try:
+        text = settings.running_url_file.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return text if text.startswith(("http://", "https://")) else None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging.config
 from typing import Any
 
 from confluence_mcp.cli.context import add_settings_options, settings_from
+from confluence_mcp.settings import Settings
 
 __all__ = ["add_commands"]
 
@@ -34,6 +36,7 @@ def _serve(args: argparse.Namespace) -> int:
         "data directory %s; store %s", settings.data_dir.resolve(), settings.store_url.split("@")[-1]
     )
     app = wrap(create_app(settings))
+    _note_running_url(settings)
     http: Any = "auto"
     try:
         from confluence_mcp.server.coalescing import CoalescingHttpToolsProtocol
@@ -52,4 +55,15 @@ def _serve(args: argparse.Namespace) -> int:
         server_header=False,
         access_log=settings.logging.format != "json",  # the endpoint writes the richer line itself
     )
+    with contextlib.suppress(OSError):
+        settings.running_url_file.unlink()
     return 0
+
+
+def _note_running_url(settings: Settings) -> None:
+    """Note the base URL this server answers on, so ``mcp create`` in another shell prints the right port."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.running_url_file.write_text(settings.public_url + "\n", encoding="utf-8")
+    except OSError:  # a read-only data dir only costs the CLI its hint
+        logging.getLogger("confluence_mcp").warning("could not note the server URL in %s", settings.data_dir)
