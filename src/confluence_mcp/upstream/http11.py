@@ -158,14 +158,20 @@ def parse_head(data: bytes, *, head_request: bool) -> ResponseHead:
 
 
 class ChunkedBody:
-    """Decodes a chunked body incrementally from the front of a receive buffer, trailers included."""
+    """Decodes a chunked body incrementally from the front of a receive buffer, trailers included.
 
-    __slots__ = ("_done", "_parts", "_remaining", "_size", "_state")
+    Work stays linear in the bytes received however they are split: data is appended to one bytearray (a list
+    of one-byte parts would cost some 40 bytes each), and a size line or trailer section that arrives a byte at a
+    time is searched only from where the previous search stopped.
+    """
+
+    __slots__ = ("_body", "_done", "_remaining", "_scanned", "_size", "_state")
 
     def __init__(self) -> None:
-        self._parts: list[bytes] = []
+        self._body = bytearray()
         self._size = 0
         self._remaining = 0  # data bytes left in the current chunk
+        self._scanned = 0  # bytes at the front of the buffer already searched for the end of a line or section
         self._state: Literal["size", "data", "data-end", "trailer"] = "size"
         self._done = False
 
@@ -173,11 +179,13 @@ class ChunkedBody:
         """Consume what ``buffer`` holds of the body (deleting it from the front); return whether it is complete."""
         while not self._done:
             if self._state == "size":
-                end = buffer.find(b"\r\n")
+                end = buffer.find(b"\r\n", self._scanned)
                 if end < 0:
                     if len(buffer) > 1024:
                         raise _malformed("chunk size line too long")
+                    self._scanned = max(len(buffer) - 1, 0)
                     return False
+                self._scanned = 0
                 match = _CHUNK_SIZE.fullmatch(buffer, 0, end)
                 if match is None:
                     raise _malformed(f"bad chunk size line {bytes(buffer[: min(end, 40)])!r}")
@@ -191,7 +199,8 @@ class ChunkedBody:
                 if not buffer:
                     return False
                 take = min(self._remaining, len(buffer))
-                self._parts.append(bytes(buffer[:take]))
+                # One copy, straight from the buffer; the temporary view is gone before the buffer is resized.
+                self._body += memoryview(buffer)[:take]
                 del buffer[:take]
                 self._remaining -= take
                 if self._remaining == 0:
@@ -209,16 +218,16 @@ class ChunkedBody:
                 self._done = True
         return True
 
-    @staticmethod
-    def _skip_trailers(buffer: bytearray) -> bool:
+    def _skip_trailers(self, buffer: bytearray) -> bool:
         # Trailer fields are read and dropped, as httpx's default transport does.
         if buffer[:2] == b"\r\n":
             del buffer[:2]
             return True
-        end = buffer.find(b"\r\n\r\n")
+        end = buffer.find(b"\r\n\r\n", self._scanned)
         if end < 0:
             if len(buffer) > MAX_HEAD_BYTES:
                 raise _malformed("trailer section too long")
+            self._scanned = max(len(buffer) - 3, 0)
             return False
         for line in bytes(buffer[:end]).split(b"\r\n"):
             name, colon, _ = line.partition(b":")
@@ -229,4 +238,4 @@ class ChunkedBody:
 
     def body(self) -> bytes:
         """Return the decoded body (valid once ``feed`` returned ``True``)."""
-        return b"".join(self._parts)
+        return bytes(self._body)
