@@ -79,6 +79,9 @@ class UpstreamSettings(_Model):
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=30.0, gt=0)
     """Time allowed for the whole response (lean) or between reads (httpx)."""
+    max_response_bytes: int = Field(default=20_000_000, gt=0)
+    """Largest response body accepted, counted as received and again once gzip or deflate is undone; a larger
+    answer is cut off (its connection closed) and the call fails with a tool error naming this setting."""
     max_connections: int = Field(default=100, ge=1)
     max_keepalive_connections: int = Field(default=20, ge=0)
     keepalive_expiry: float = Field(default=30.0, ge=0)

@@ -50,7 +50,8 @@ class _OneShot:
 @pytest.fixture
 async def client() -> AsyncIterator[UpstreamClient]:
     """An UpstreamClient over our lean pool, as the app builds it."""
-    client = UpstreamClient(PooledSender(lean_transport(UpstreamSettings())), RetrySettings())
+    settings = UpstreamSettings()
+    client = UpstreamClient(PooledSender(lean_transport(settings), settings), RetrySettings())
     try:
         yield client
     finally:

@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from confluence_mcp.errors import UpstreamResponseTooLarge
 from confluence_mcp.simulator import SEED, Simulator, create_simulator
-from confluence_mcp.upstream import connection as connection_module
 from confluence_mcp.upstream import http11
 from confluence_mcp.upstream.transport import LeanTransport
 from tests.support.raw_server import (
@@ -549,18 +549,9 @@ async def test_a_server_closing_mid_response_raises_remote_protocol_error(
             await http.get(server.url)
 
 
-async def test_a_body_over_the_cap_is_refused(monkeypatch: pytest.MonkeyPatch, http: httpx.AsyncClient) -> None:
-    """A declared length beyond 64 MiB, or a chunked or close-delimited body beyond the cap, raises clearly."""
-    huge = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (http11.MAX_BODY_BYTES + 1)
-    async with raw_server(keep_answering(lambda request: huge)) as server:
-        with pytest.raises(httpx.RemoteProtocolError, match="cap"):
-            await http.get(server.url)
-    monkeypatch.setattr(http11, "MAX_BODY_BYTES", 8)
-    monkeypatch.setattr(connection_module, "MAX_BODY_BYTES", 8)
+async def test_a_body_over_max_response_bytes_is_refused_and_its_connection_closed() -> None:
+    """A declared length, chunked sizes or a close-delimited body past the limit raise, and nothing is pooled."""
     chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\nfghij\r\n0\r\n\r\n"
-    async with raw_server(keep_answering(lambda request: chunked)) as server:
-        with pytest.raises(httpx.RemoteProtocolError, match="cap"):
-            await http.get(server.url)
 
     async def endless(connection: RawConnection) -> None:
         if await connection.read_request() is not None:
@@ -569,9 +560,20 @@ async def test_a_body_over_the_cap_is_refused(monkeypatch: pytest.MonkeyPatch, h
                 await connection.send(b"0123456789")
                 await asyncio.sleep(0)
 
-    async with raw_server(endless) as server:
-        with pytest.raises(httpx.RemoteProtocolError, match="cap"):
-            await http.get(server.url)
+    lean = LeanTransport(max_response_bytes=8)
+    async with httpx.AsyncClient(transport=lean) as client:
+        for handler in (keep_answering(lambda request: response(b"123456789")), keep_answering(lambda _: chunked)):
+            async with raw_server(handler) as server:
+                with pytest.raises(UpstreamResponseTooLarge, match=r"max_response_bytes \(8 bytes\)"):
+                    await client.get(server.url)
+                await server.until(lambda: server.finished == 1)
+                assert lean.connections == 0
+        async with raw_server(endless) as server:
+            with pytest.raises(UpstreamResponseTooLarge):
+                await client.get(server.url)
+            assert lean.connections == 0
+        async with raw_server(keep_answering(lambda request: response(b"12345678"))) as server:
+            assert (await client.get(server.url)).content == b"12345678"  # exactly the limit passes
 
 
 # Timeouts, failures, cancellation and closing

@@ -37,7 +37,7 @@ def _one_byte_chunks(count: int, trailer: bytes = b"") -> bytes:
 
 def _feed_in_pieces(wire: bytes, size: int, buffer: bytearray) -> tuple[ChunkedBody, int]:
     """Append ``wire`` to ``buffer`` ``size`` bytes at a time, feeding after each; return the parser and the feeds."""
-    parser = ChunkedBody()
+    parser = ChunkedBody(limit=len(wire))
     feeds = 0
     for start in range(0, len(wire), size):
         buffer += wire[start : start + size]
@@ -73,7 +73,7 @@ def test_a_trailer_section_trickled_byte_by_byte_is_searched_once_not_again_per_
 def test_many_small_chunks_cost_memory_in_proportion_to_the_body() -> None:
     """200,000 one-byte chunks arriving at once need about the body's size in memory, not 40 bytes per chunk."""
     wire = bytearray(_one_byte_chunks(200_000))
-    parser = ChunkedBody()
+    parser = ChunkedBody(limit=len(wire))
     tracemalloc.start()
     try:
         assert parser.feed(wire)

@@ -1,7 +1,8 @@
 """HTTP/1.1 wire format for ``LeanTransport``: request bytes out, response heads and bodies in; no I/O.
 
-Everything here works on bytes and raises ``httpx.LocalProtocolError`` for a request we must not send and
-``httpx.RemoteProtocolError`` for a response we cannot trust (RFC 9112 framing, with h11's strictness).
+Everything here works on bytes and raises ``httpx.LocalProtocolError`` for a request we must not send,
+``httpx.RemoteProtocolError`` for a response we cannot trust (RFC 9112 framing, with h11's strictness) and
+``UpstreamResponseTooLarge`` for a chunked body that declares more than the caller's limit.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Final, Literal, NamedTuple
 
 import httpx
 
+from confluence_mcp.errors import UpstreamResponseTooLarge
+
 __all__ = [
-    "MAX_BODY_BYTES",
     "MAX_HEAD_BYTES",
     "ChunkedBody",
     "Framing",
@@ -24,8 +26,6 @@ __all__ = [
 
 MAX_HEAD_BYTES: Final = 64 * 1024
 """The largest status line plus header section (or chunked trailer section) we accept."""
-MAX_BODY_BYTES: Final = 64 * 1024 * 1024
-"""The largest response body we hold in memory."""
 
 Framing = Literal["none", "length", "chunked", "close"]
 """How the body ends: no body, ``Content-Length`` bytes, chunked coding, or when the server closes."""
@@ -142,8 +142,6 @@ def parse_head(data: bytes, *, head_request: bool) -> ResponseHead:
         close = close or length is not None  # both headers: RFC 9112 6.3 says do not reuse the connection
     elif length is not None:
         framing = "length"
-        if length > MAX_BODY_BYTES:
-            raise httpx.RemoteProtocolError(f"response body of {length} bytes exceeds the {MAX_BODY_BYTES} byte cap")
     else:
         framing, close = "close", True
     return ResponseHead(
@@ -165,9 +163,11 @@ class ChunkedBody:
     time is searched only from where the previous search stopped.
     """
 
-    __slots__ = ("_body", "_done", "_remaining", "_scanned", "_size", "_state")
+    __slots__ = ("_body", "_done", "_limit", "_remaining", "_scanned", "_size", "_state")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        """Decode a body of at most ``limit`` data bytes; a chunk size that passes it raises before its data is read."""
+        self._limit = limit
         self._body = bytearray()
         self._size = 0
         self._remaining = 0  # data bytes left in the current chunk
@@ -192,8 +192,8 @@ class ChunkedBody:
                 self._remaining = int(match.group(1), 16)
                 del buffer[: end + 2]
                 self._size += self._remaining
-                if self._size > MAX_BODY_BYTES:
-                    raise httpx.RemoteProtocolError(f"chunked response body exceeds the {MAX_BODY_BYTES} byte cap")
+                if self._size > self._limit:
+                    raise UpstreamResponseTooLarge(self._limit)
                 self._state = "data" if self._remaining else "trailer"
             elif self._state == "data":
                 if not buffer:

@@ -13,7 +13,7 @@ from typing import Protocol
 import httpx
 
 from confluence_mcp import __version__
-from confluence_mcp.errors import UpstreamConnectionError, UpstreamError, UpstreamTimeout
+from confluence_mcp.errors import UpstreamConnectionError, UpstreamError, UpstreamResponseTooLarge, UpstreamTimeout
 from confluence_mcp.upstream.request import UpstreamRequest
 from confluence_mcp.upstream.target import Target
 
@@ -35,7 +35,10 @@ class UpstreamResponse:
 
 
 class Sender(Protocol):
-    """Sends one request to a Confluence site and returns the whole answer; raises only UpstreamError."""
+    """Sends one request to a Confluence site and returns the whole answer; raises only UpstreamError.
+
+    A body over ``upstream.max_response_bytes``, as received or once decoded, raises ``UpstreamResponseTooLarge``.
+    """
 
     async def send(self, target: Target, request: UpstreamRequest) -> UpstreamResponse:
         """Send ``request`` once to ``target``."""
@@ -57,6 +60,8 @@ def request_headers(target: Target, request: UpstreamRequest) -> dict[str, str]:
 def translated_error(exc: Exception, request: UpstreamRequest) -> UpstreamError:
     """Return the UpstreamError, naming the request, for one of httpx's exceptions (which both senders raise)."""
     where = f"{request.method} {request.path}"
+    if isinstance(exc, UpstreamResponseTooLarge):  # raised where the bytes are counted, which knows no request
+        return UpstreamResponseTooLarge(exc.limit, where, decompressed=exc.decompressed)
     if isinstance(exc, httpx.PoolTimeout):
         return UpstreamTimeout(f"no free connection to Confluence in time for {where} (pool exhausted)")
     if isinstance(exc, httpx.TimeoutException):
@@ -69,5 +74,5 @@ def translated_error(exc: Exception, request: UpstreamRequest) -> UpstreamError:
     return UpstreamError(f"request to Confluence failed for {where}: {type(exc).__name__}")
 
 
-SEND_ERRORS = (httpx.HTTPError, UnicodeEncodeError)
+SEND_ERRORS = (httpx.HTTPError, UnicodeEncodeError, UpstreamResponseTooLarge)
 """What a sender catches and hands to ``translated_error`` (a plain try costs nothing until it fires)."""

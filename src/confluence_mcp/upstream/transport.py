@@ -4,7 +4,8 @@ httpx's default transport (httpcore over anyio) spends about a millisecond of CP
 per-operation cancel scopes; this one runs each connection as an ``asyncio.Protocol`` that fills a buffer and
 wakes one future, and bounds a whole exchange with a single timer. Errors are httpx's own
 (``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``, ``ReadTimeout``, ``WriteError``, ``ReadError``,
-``RemoteProtocolError``), so the client code maps them as it would httpcore's.
+``RemoteProtocolError``), so the client code maps them as it would httpcore's; a body over
+``max_response_bytes`` raises ``UpstreamResponseTooLarge`` and its connection is closed, not pooled.
 """
 
 from __future__ import annotations
@@ -43,12 +44,14 @@ class LeanTransport(httpx.AsyncBaseTransport):
         max_connections: int = 100,
         max_keepalive_connections: int = 20,
         keepalive_expiry: float = 30.0,
+        max_response_bytes: int = 20_000_000,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """Pool up to ``max_connections`` (keeping ``max_keepalive_connections`` idle for ``keepalive_expiry`` s).
 
         ``connect_timeout`` bounds the wait for a pool slot and, separately, the TCP and TLS connect;
-        ``read_timeout`` bounds each exchange from the request write to the last response byte.
+        ``read_timeout`` bounds each exchange from the request write to the last response byte;
+        ``max_response_bytes`` bounds each response body as received (decoding is left to the caller).
         """
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, not {max_connections}")
@@ -57,6 +60,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self._max_connections = max_connections
         self._max_idle = max(max_keepalive_connections, 0)
         self._keepalive_expiry = keepalive_expiry
+        self._max_response_bytes = max_response_bytes
         if ssl_context is None:
             ssl_context = ssl.create_default_context()
             ssl_context.set_alpn_protocols(["http/1.1"])
@@ -132,7 +136,9 @@ class LeanTransport(httpx.AsyncBaseTransport):
             if connection is None:
                 connection = await self._connect(origin, request, fresh=fresh)
             try:
-                return await connection.roundtrip(data, head_request, self._read_timeout, request)
+                return await connection.roundtrip(
+                    data, head_request, self._read_timeout, request, max_body=self._max_response_bytes
+                )
             except _STALE_ERRORS:
                 connection.close(abort=True)
                 # The server closed this idle connection as we reused it: nothing was answered, so an idempotent
