@@ -1,26 +1,29 @@
-"""Bounded upstream answers on both senders: body size as received and once decoded, over loopback sockets."""
+"""Bounded upstream exchanges on both senders, over loopback sockets: body size as received and once decoded,
+and the time one exchange may take."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 import httpx
 import pytest
 
-from confluence_mcp.errors import UpstreamResponseTooLarge
+from confluence_mcp.errors import UpstreamResponseTooLarge, UpstreamTimeout
 from confluence_mcp.settings import UpstreamSettings
 from confluence_mcp.upstream.client import open_sender
 from confluence_mcp.upstream.decoding import decoded_body
+from confluence_mcp.upstream.httpx_sender import HttpxSender
 from confluence_mcp.upstream.pooled import PooledSender
 from confluence_mcp.upstream.request import UpstreamRequest
-from confluence_mcp.upstream.sender import Sender, UpstreamResponse
+from confluence_mcp.upstream.sender import Sender, UpstreamResponse, translated_error
 from confluence_mcp.upstream.target import Target
 from tests.support.raw_server import DEADLINE, Handler, RawConnection, RawServer, raw_server, response
 
@@ -98,6 +101,33 @@ async def _until_close(connection: RawConnection) -> bool:
     return False
 
 
+async def _trickle(connection: RawConnection) -> bool:
+    """A body without length, one byte per turn of the event loop, until the client hangs up.
+
+    Every read gets a byte at once, so no per-read timeout fires; 20 MB (the default limit) at this pace would
+    take minutes, so only the total timeout ends it.
+    """
+    await connection.send(_head())
+    for _ in range(20_000_000):
+        if connection.writer.is_closing():
+            break
+        await connection.send(b"t")
+        await asyncio.sleep(0)
+    return False
+
+
+async def _hold(connection: RawConnection) -> bool:
+    """Answer only once the test sets ``server.release``."""
+    await connection.server.release.wait()
+    await connection.send(response(b"held"))
+    return True
+
+
+async def _silent(connection: RawConnection) -> bool:
+    """Never answer."""
+    return False
+
+
 ANSWERS: Mapping[bytes, Answer] = {
     b"/ok": _sends(response(b"fine")),
     b"/declared": _declared_too_big,
@@ -110,6 +140,9 @@ ANSWERS: Mapping[bytes, Answer] = {
     b"/over-gzip": _sends(response(gzip.compress(b"G" * (LIMIT + 1)), b"Content-Encoding: gzip")),
     b"/exact-deflate": _sends(response(zlib.compress(b"D" * LIMIT), b"Content-Encoding: deflate")),
     b"/over-deflate": _sends(response(zlib.compress(b"D" * (LIMIT + 1)), b"Content-Encoding: deflate")),
+    b"/trickle": _trickle,
+    b"/hold": _hold,
+    b"/silent": _silent,
 }
 
 
@@ -271,3 +304,95 @@ def test_a_body_that_cannot_be_decoded_raises_decoding_error(body: bytes, encodi
     """A cut-short stream, a bad header or a coding we never ask for raise httpx.DecodingError, as before."""
     with pytest.raises(httpx.DecodingError, match=problem):
         decoded_body(body, encoding, LIMIT)
+
+
+@contextlib.asynccontextmanager
+async def _opened(kind: Kind, **settings: Any) -> AsyncIterator[Sender]:
+    sender = open_sender(UpstreamSettings(transport=kind, **settings))
+    try:
+        yield sender
+    finally:
+        await sender.aclose()
+
+
+@pytest.mark.parametrize(
+    ("settings", "path", "which"),
+    [
+        pytest.param(
+            {"total_timeout": 0.3},
+            "/trickle",
+            "total timeout: upstream.total_timeout is 0.3s for the whole exchange",
+            id="trickling-total",
+        ),
+        pytest.param({"read_timeout": 0.2}, "/silent", "read timeout: upstream.read_timeout is 0.2s", id="silent-read"),
+    ],
+)
+async def test_a_slow_server_is_cut_off_by_the_first_timeout_due(
+    kind: Kind, server: RawServer, settings: dict[str, float], path: str, which: str
+) -> None:
+    """A byte per loop turn beats every per-read timeout, not total_timeout=0.3 s; a silent server meets
+    read_timeout=0.2 s first. The error names the timeout and its setting, and the sender works afterwards."""
+    async with _opened(kind, **settings) as sender:
+        with pytest.raises(UpstreamTimeout) as raised:
+            await _get(sender, server, path)
+        assert str(raised.value) == f"Confluence did not answer in time for GET {path} ({which})"
+        await _only_fresh_connections_remain(sender, server)
+
+
+async def _get_without_deadline(sender: Sender, url: str) -> bytes:
+    """GET through the sender's own pool but around the sender, so that no total timeout applies."""
+    if isinstance(sender, PooledSender):
+        answer = await sender.transport.handle_async_request(httpx.Request("GET", url))
+        return await answer.aread()
+    assert isinstance(sender, HttpxSender)
+    return (await sender.client.get(url)).content
+
+
+async def test_the_total_timeout_also_bounds_the_wait_for_a_free_connection(kind: Kind, server: RawServer) -> None:
+    """With the one connection held, a call gives up waiting for it at total_timeout, long before connect_timeout."""
+    async with _opened(kind, total_timeout=0.3, connect_timeout=30, max_connections=1) as sender:
+        async with anyio.create_task_group() as group:
+            held: list[bytes] = []
+
+            async def hold() -> None:
+                held.append(await _get_without_deadline(sender, server.url + "/hold"))
+
+            group.start_soon(hold)
+            await server.until(lambda: len(server.requests) == 1)
+            with pytest.raises(UpstreamTimeout, match=r"total timeout: upstream\.total_timeout is 0\.3s"):
+                await _get(sender, server, "/ok")
+            assert len(server.requests) == 1
+            server.release.set()
+        assert held == [b"held"]
+        assert (await _get(sender, server, "/ok")).content == b"fine"
+        assert server.accepted == 1
+
+
+@pytest.mark.parametrize(
+    ("exc", "message"),
+    [
+        (
+            httpx.ConnectTimeout("slow handshake"),
+            "Confluence did not answer in time for GET /p (connect timeout: upstream.connect_timeout is 5s)",
+        ),
+        (
+            httpx.PoolTimeout("busy"),
+            "no free connection to Confluence in time for GET /p (pool exhausted: all upstream.max_connections (100) "
+            "stayed busy for upstream.connect_timeout, 5s)",
+        ),
+        (
+            httpx.WriteTimeout("slow reader"),
+            "Confluence did not answer in time for GET /p (read timeout: upstream.read_timeout is 30s)",
+        ),
+        (
+            TimeoutError(),
+            "Confluence did not answer in time for GET /p (total timeout: upstream.total_timeout is 60s for the whole "
+            "exchange)",
+        ),
+    ],
+)
+def test_every_timeout_names_its_setting_and_value(exc: Exception, message: str) -> None:
+    """Each kind of timeout becomes an UpstreamTimeout that says which timeout fired and the setting behind it."""
+    translated = translated_error(exc, UpstreamRequest("GET", "/p", [], {}, None, False), UpstreamSettings())
+    assert isinstance(translated, UpstreamTimeout)
+    assert str(translated) == message

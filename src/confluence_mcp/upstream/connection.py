@@ -46,6 +46,7 @@ class Connection(asyncio.Protocol):
         self.lost_error: BaseException | None = None
         self.lost_waiter: asyncio.Future[None] | None = None
         self.timed_out = False
+        self.deadline_passed = False  # the caller's deadline for the whole exchange, rather than read_timeout
         self.idle = False
         self.idle_since = 0.0
         self.served = 0
@@ -101,12 +102,20 @@ class Connection(asyncio.Protocol):
         self.on_close(self)
 
     async def roundtrip(
-        self, data: bytes, head_request: bool, read_timeout: float, request: httpx.Request | None, *, max_body: int
+        self,
+        data: bytes,
+        head_request: bool,
+        read_timeout: float,
+        request: httpx.Request | None,
+        *,
+        max_body: int,
+        deadline: float | None = None,
     ) -> tuple[ResponseHead, bytes]:
         """Send ``data`` and return the response head and body, all within ``read_timeout`` seconds.
 
         A body of more than ``max_body`` bytes raises ``UpstreamResponseTooLarge``: a declared length before any
-        of it is read, other framings as soon as the bytes received (or the chunk sizes declared) pass it.
+        of it is read, other framings as soon as the bytes received (or the chunk sizes declared) pass it. When
+        ``deadline`` (event-loop time) comes first, ``TimeoutError`` is raised, as ``asyncio.timeout_at`` would.
         """
         transport = self.transport
         assert transport is not None
@@ -115,7 +124,12 @@ class Connection(asyncio.Protocol):
             raise httpx.WriteError("the upstream connection closed before the request was sent", request=request)
         transport.write(data)
         self.write_pending = transport.get_write_buffer_size() > 0
-        timer = self.loop.call_at(self.loop.time() + read_timeout, self._time_out)
+        # One timer either way: whichever of the two limits comes first.
+        expires = self.loop.time() + read_timeout
+        if deadline is not None and deadline < expires:
+            timer = self.loop.call_at(deadline, self._pass_deadline)
+        else:
+            timer = self.loop.call_at(expires, self._time_out)
         try:
             head, body = await self._read_response(head_request, request, max_body)
         finally:
@@ -131,6 +145,10 @@ class Connection(asyncio.Protocol):
         self.timed_out = True
         self._wake()
 
+    def _pass_deadline(self) -> None:
+        self.deadline_passed = True
+        self._time_out()
+
     async def _more(self, request: httpx.Request | None) -> bool:
         """Wait for more bytes; return ``False`` when the stream ended without any, raise on timeout or failure."""
         before = self.received
@@ -142,6 +160,8 @@ class Connection(asyncio.Protocol):
             finally:
                 self.waiter = None
         if self.timed_out:
+            if self.deadline_passed:
+                raise TimeoutError("the exchange passed its deadline")
             if self.write_pending:
                 raise httpx.WriteTimeout("timed out sending the request to the upstream server", request=request)
             raise httpx.ReadTimeout("timed out waiting for the upstream server's response", request=request)

@@ -7,6 +7,7 @@ than by httpx, whose decoders inflate each received piece whole (64 KB of deflat
 
 from __future__ import annotations
 
+import anyio
 import httpx
 
 from confluence_mcp.errors import UpstreamResponseTooLarge
@@ -28,7 +29,8 @@ def build_http_client(
 ) -> httpx.AsyncClient:
     """Return the shared client: pooled, keep-alive, no redirects followed, no environment proxies."""
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+        # The wait for a pooled connection is bounded by connect_timeout, as in our pool.
+        timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout),
         limits=httpx.Limits(
             max_connections=settings.max_connections,
             max_keepalive_connections=settings.max_keepalive_connections,
@@ -51,19 +53,21 @@ class HttpxSender:
         """The limits this sender enforces, named in its errors (the client's timeouts come from the same)."""
 
     async def send(self, target: Target, request: UpstreamRequest) -> UpstreamResponse:
-        """Send ``request`` once to ``target``."""
+        """Send ``request`` once to ``target``, within ``upstream.total_timeout``."""
         try:
-            async with self.client.stream(
-                request.method,
-                target.base_url + request.path,
-                params=request.query or None,  # type: ignore[arg-type]  # list[tuple[str, str]] is accepted
-                headers=request_headers(target, request),
-                content=request.encoded_body() if request.has_body else None,
-            ) as response:
-                content = await _bounded_body(response, request.method, self.settings.max_response_bytes)
+            # httpx's read timeout bounds each read only: a server trickling bytes would hold the call forever.
+            with anyio.fail_after(self.settings.total_timeout):
+                async with self.client.stream(
+                    request.method,
+                    target.base_url + request.path,
+                    params=request.query or None,  # type: ignore[arg-type]  # list[tuple[str, str]] is accepted
+                    headers=request_headers(target, request),
+                    content=request.encoded_body() if request.has_body else None,
+                ) as response:
+                    content = await _bounded_body(response, request.method, self.settings.max_response_bytes)
             return UpstreamResponse(status=response.status_code, headers=response.headers, content=content)
         except SEND_ERRORS as exc:
-            raise translated_error(exc, request) from exc
+            raise translated_error(exc, request, self.settings) from exc
 
     async def aclose(self) -> None:
         """Close the client and its pool."""

@@ -115,29 +115,42 @@ class LeanTransport(httpx.AsyncBaseTransport):
         headers: Sequence[tuple[bytes, bytes]],
         body: bytes,
         netloc: bytes,
+        *,
+        deadline: float | None = None,
     ) -> tuple[ResponseHead, bytes]:
         """Send one request without building httpx Request/Response objects (the proxy's hot path).
 
         ``target`` is the encoded path and query; the body comes back exactly as sent (no decoding).
-        Errors are the same httpx exceptions as ``handle_async_request`` raises.
+        Errors are the same httpx exceptions as ``handle_async_request`` raises. ``deadline`` (event-loop time)
+        bounds the whole exchange, the wait for a connection included: past it, ``TimeoutError`` is raised, as
+        ``asyncio.timeout_at`` would, and the connection in use is closed.
         """
         if self._closed:
             raise RuntimeError("LeanTransport is closed")
         data = encode_request(method.encode("ascii"), target, headers, body, netloc)
-        return await self._roundtrip(origin, method, data, None)
+        return await self._roundtrip(origin, method, data, None, deadline)
 
     async def _roundtrip(
-        self, origin: Origin, method: str, data: bytes, request: httpx.Request | None
+        self, origin: Origin, method: str, data: bytes, request: httpx.Request | None, deadline: float | None = None
     ) -> tuple[ResponseHead, bytes]:
         head_request = method == "HEAD"
         fresh = False
         while True:
             connection = None if fresh else self._take_idle(origin)
             if connection is None:
-                connection = await self._connect(origin, request, fresh=fresh)
+                if deadline is None:
+                    connection = await self._connect(origin, request, fresh=fresh)
+                else:  # only on the way to a new connection: a reused one needs no second timer
+                    async with asyncio.timeout_at(deadline):
+                        connection = await self._connect(origin, request, fresh=fresh)
             try:
                 return await connection.roundtrip(
-                    data, head_request, self._read_timeout, request, max_body=self._max_response_bytes
+                    data,
+                    head_request,
+                    self._read_timeout,
+                    request,
+                    max_body=self._max_response_bytes,
+                    deadline=deadline,
                 )
             except _STALE_ERRORS:
                 connection.close(abort=True)
