@@ -7,7 +7,8 @@ than by httpx, whose decoders inflate each received piece whole (64 KB of deflat
 
 from __future__ import annotations
 
-import anyio
+import asyncio
+
 import httpx
 
 from confluence_mcp.errors import UpstreamResponseTooLarge
@@ -56,7 +57,9 @@ class HttpxSender:
         """Send ``request`` once to ``target``, within ``upstream.total_timeout``."""
         try:
             # httpx's read timeout bounds each read only: a server trickling bytes would hold the call forever.
-            with anyio.fail_after(self.settings.total_timeout):
+            # asyncio.timeout, not anyio.fail_after: on uvloop, with a byte arriving every loop turn, anyio kept
+            # finding the task's waiter already done and put off delivering the cancellation, call after call.
+            async with asyncio.timeout(self.settings.total_timeout):
                 async with self.client.stream(
                     request.method,
                     target.base_url + request.path,

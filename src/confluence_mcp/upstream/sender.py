@@ -65,7 +65,7 @@ def translated_error(exc: Exception, request: UpstreamRequest, settings: Upstrea
     where = f"{request.method} {request.path}"
     if isinstance(exc, UpstreamResponseTooLarge):  # raised where the bytes are counted, which knows no request
         return UpstreamResponseTooLarge(exc.limit, where, decompressed=exc.decompressed)
-    if isinstance(exc, TimeoutError):  # the sender's own deadline (asyncio.timeout_at, anyio.fail_after)
+    if isinstance(exc, TimeoutError):  # the sender's own deadline for the whole exchange (asyncio's timeouts)
         limit = f"upstream.total_timeout is {settings.total_timeout:g}s for the whole exchange"
         return UpstreamTimeout(f"Confluence did not answer in time for {where} (total timeout: {limit})")
     if isinstance(exc, httpx.PoolTimeout):
