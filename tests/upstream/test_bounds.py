@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
-import importlib.util
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -30,23 +29,10 @@ from tests.support.raw_server import DEADLINE, Handler, RawConnection, RawServer
 
 pytestmark = pytest.mark.anyio
 
-needs_uvloop = pytest.mark.skipif(importlib.util.find_spec("uvloop") is None, reason="uvloop is not installed")
 LIMIT = 10_000
 Kind = Literal["lean", "httpx"]
 Answer = Callable[[RawConnection], Awaitable[bool]]
 """Writes one answer; returns whether the connection may carry another request."""
-
-
-@pytest.fixture(
-    params=[
-        pytest.param(("asyncio", {}), id="asyncio"),
-        pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop", marks=needs_uvloop),
-    ]
-)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, object]]:
-    """Run on asyncio, plain and with uvloop, the loops the product serves on (timers differ in resolution)."""
-    backend: tuple[str, dict[str, object]] = request.param
-    return backend
 
 
 @pytest.fixture(params=["lean", "httpx"])

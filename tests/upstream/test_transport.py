@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import datetime
 import gzip
-import importlib.util
 import json
 import socket
 import ssl
@@ -42,20 +41,7 @@ from tests.support.servers import free_port, serve_asgi
 
 pytestmark = pytest.mark.anyio
 
-needs_uvloop = pytest.mark.skipif(importlib.util.find_spec("uvloop") is None, reason="uvloop is not installed")
 PAGE = f"/wiki/api/v2/pages/{SEED.release_checklist_id}"
-
-
-@pytest.fixture(
-    params=[
-        pytest.param(("asyncio", {}), id="asyncio"),
-        pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop", marks=needs_uvloop),
-    ]
-)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, object]]:
-    """Run on asyncio, plain and with uvloop, the loops the product serves on."""
-    backend: tuple[str, dict[str, object]] = request.param
-    return backend
 
 
 @pytest.fixture
