@@ -8,7 +8,7 @@ import pytest
 
 from confluence_mcp.errors import ConfigError
 from confluence_mcp.server.app import secret_cipher
-from confluence_mcp.settings import load_settings
+from confluence_mcp.settings import UpstreamSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,3 +78,4 @@ def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONFLUENCE_MCP_SECRET_KEY", "k" * 43 + "=")
     settings = load_settings(ROOT / "config.example.yaml")
     assert settings.upstream.retry.enabled is False
+    assert settings.upstream == UpstreamSettings()  # its upstream section shows every default, bounds included

@@ -32,9 +32,10 @@
     └── ToolCallFailed         a tool call that ran and failed (an isError result)
         ├── InvalidArguments   arguments that break the schema or the URL
         └── UpstreamError      Confluence could not be reached or answered badly
-            ├── UpstreamTimeout    connect or read timed out
+            ├── UpstreamTimeout    connect, read or total timed out
             ├── UpstreamConnectionError  refused, reset or dropped
             ├── UpstreamRefused    we would not connect: the host or an address it resolves to is not allowed
+            ├── UpstreamResponseTooLarge an answer over upstream.max_response_bytes, cut off
             └── UpstreamStatusError      a non-2xx answer
                 └── RateLimited    a 429
 
@@ -94,6 +95,7 @@ __all__ = [
     "UpstreamConnectionError",
     "UpstreamError",
     "UpstreamRefused",
+    "UpstreamResponseTooLarge",
     "UpstreamStatusError",
     "UpstreamTimeout",
     "answer_for",
@@ -260,7 +262,7 @@ class UpstreamError(ToolCallFailed):
 
 
 class UpstreamTimeout(UpstreamError):
-    """Confluence did not connect or answer within the configured timeout."""
+    """Confluence did not connect or answer within a configured timeout; the message names the setting."""
 
 
 class UpstreamConnectionError(UpstreamError):
@@ -269,6 +271,22 @@ class UpstreamConnectionError(UpstreamError):
 
 class UpstreamRefused(UpstreamError):
     """We refused to connect (the SSRF guard): the site's host, or an address it resolves to, is not allowed."""
+
+
+class UpstreamResponseTooLarge(UpstreamError):
+    """Confluence's answer passed ``upstream.max_response_bytes`` as received or once decompressed; it was cut off.
+
+    The bound holds whatever the server sends: a declared length over it is refused unread, other bodies are
+    counted as they arrive, and gzip or deflate is never inflated past it (a decompression bomb costs the limit).
+    """
+
+    def __init__(self, limit: int, where: str = "", *, decompressed: bool = False) -> None:
+        self.limit = limit
+        self.where = where
+        self.decompressed = decompressed
+        answer = f"Confluence's answer to {where}" if where else "Confluence's answer"
+        stage = " once decompressed" if decompressed else ""
+        super().__init__(f"{answer} is larger{stage} than upstream.max_response_bytes ({limit} bytes) and was cut off")
 
 
 class UpstreamStatusError(UpstreamError):
@@ -365,6 +383,7 @@ ANSWERS: dict[type[ConfluenceMcpError], Answer] = {
     UpstreamTimeout: _TOOL_ERROR,
     UpstreamConnectionError: _TOOL_ERROR,
     UpstreamRefused: _TOOL_ERROR,
+    UpstreamResponseTooLarge: _TOOL_ERROR,
     UpstreamStatusError: _TOOL_ERROR,
     RateLimited: _TOOL_ERROR,
     SimulatedFailure: SimulatedAnswer(),

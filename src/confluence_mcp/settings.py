@@ -106,8 +106,15 @@ class UpstreamSettings(_Model):
     transport: Literal["lean", "httpx"] = "lean"
     """'lean': our asyncio HTTP/1.1 pool under httpx (fast); 'httpx': httpx's own httpcore transport."""
     connect_timeout: float = Field(default=5.0, gt=0)
+    """Seconds to wait for a free pooled connection and, separately, for a TCP and TLS connect (both transports)."""
     read_timeout: float = Field(default=30.0, gt=0)
-    """Time allowed for the whole response (lean) or between reads (httpx)."""
+    """lean: seconds from sending the request to the last response byte; httpx: the longest wait for one read or
+    write, however long the whole response takes."""
+    total_timeout: float = Field(default=60.0, gt=0)
+    """Seconds one exchange may take on either transport, from waiting for a connection to the last body byte."""
+    max_response_bytes: int = Field(default=20_000_000, gt=0)
+    """Largest response body accepted, counted as received and again once gzip or deflate is undone; a larger
+    answer is cut off (its connection closed) and the call fails with a tool error naming this setting."""
     max_connections: int = Field(default=100, ge=1)
     max_keepalive_connections: int = Field(default=20, ge=0)
     keepalive_expiry: float = Field(default=30.0, ge=0)

@@ -19,6 +19,7 @@ from confluence_mcp.errors import (
     UnknownTool,
     UpstreamConnectionError,
     UpstreamError,
+    UpstreamResponseTooLarge,
     UpstreamStatusError,
     UpstreamTimeout,
 )
@@ -326,6 +327,27 @@ async def test_a_failed_write_says_it_may_have_been_applied(world: World, method
         f"could not reach Confluence for {method} /wiki/api/v2/pages/393217. "
         "The change may or may not have been applied: read the object before retrying."
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "advice"),
+    [
+        ("GET", "Ask for less: a smaller limit, fewer expansions or a narrower query."),
+        ("PUT", "Confluence answered, so the change was probably applied: read the object to check."),
+    ],
+)
+async def test_an_answer_too_large_advises_asking_for_less_not_retrying(world: World, method: str, advice: str) -> None:
+    """Retrying a read whose answer was too large gets the same answer; a write that got one was applied."""
+    request = UpstreamRequest(method, "/wiki/api/v2/pages/393217", [], {}, None, False)
+    call = await _ready_call(world, GET_PAGE if method == "GET" else UPDATE_PAGE, {"id": "393217"})
+    call.request = request
+    original = UpstreamResponseTooLarge(1000, f"{method} /wiki/api/v2/pages/393217")
+
+    with pytest.raises(UpstreamResponseTooLarge) as raised:
+        await _sending(RecordingSender(original)).run(call)
+
+    assert str(raised.value) == f"{original}. {advice}"
+    assert vars(raised.value) == vars(original)  # limit, where, decompressed
 
 
 @pytest.mark.parametrize(

@@ -395,6 +395,18 @@ async def test_upstream_faults_become_clear_tool_errors(stack: Stack, fault: str
     assert fragment in result["content"][0]["text"]
 
 
+@pytest.mark.parametrize("transport", ["lean", "httpx"])
+async def test_an_answer_over_max_response_bytes_is_a_clear_tool_error(transport: str) -> None:
+    """A Confluence answer larger than upstream.max_response_bytes is cut off; the tool error names the setting."""
+    async with running_stack(upstream={"transport": transport, "max_response_bytes": 200}) as stack:
+        result = await stack.call("list_all_confluence_spaces", {})
+        assert result["isError"] is True
+        assert result["content"][0]["text"] == (
+            "Confluence's answer to GET /wiki/api/v2/spaces is larger than upstream.max_response_bytes (200 bytes) "
+            "and was cut off. Ask for less: a smaller limit, fewer expansions or a narrower query."
+        )
+
+
 async def test_upstream_timeout_is_a_clear_tool_error() -> None:
     """An upstream slower than the read timeout gives a timeout tool error."""
     async with running_stack(upstream={"read_timeout": 0.2}) as stack:

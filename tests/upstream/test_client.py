@@ -51,7 +51,7 @@ class _OneShot:
 async def client() -> AsyncIterator[UpstreamClient]:
     """An UpstreamClient over our lean pool, as the app builds it."""
     settings = UpstreamSettings(allowed_hosts=("127.0.0.1",))
-    client = UpstreamClient(PooledSender(lean_transport(settings)), RetrySettings())
+    client = UpstreamClient(PooledSender(lean_transport(settings), settings), RetrySettings())
     try:
         yield client
     finally:

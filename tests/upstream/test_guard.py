@@ -66,9 +66,9 @@ async def upstream() -> AsyncIterator[Upstream]:
 def _sender(kind: str, settings: UpstreamSettings, resolver: Resolver) -> Sender:
     if kind == "lean":
         return PooledSender(
-            LeanTransport(connect_timeout=2, read_timeout=5, hosts=host_policy(settings), resolver=resolver)
+            LeanTransport(connect_timeout=2, read_timeout=5, hosts=host_policy(settings), resolver=resolver), settings
         )
-    return HttpxSender(build_http_client(settings, GuardedHttpTransport(settings, resolver=resolver)))
+    return HttpxSender(build_http_client(settings, GuardedHttpTransport(settings, resolver=resolver)), settings)
 
 
 @asynccontextmanager

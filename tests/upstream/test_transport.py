@@ -6,14 +6,12 @@ import asyncio
 import contextlib
 import datetime
 import gzip
-import importlib.util
 import json
 import socket
 import ssl
 import sys
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
@@ -24,29 +22,26 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from confluence_mcp.errors import UpstreamResponseTooLarge
 from confluence_mcp.simulator import SEED, Simulator, create_simulator
-from confluence_mcp.upstream import connection as connection_module
 from confluence_mcp.upstream import http11
 from confluence_mcp.upstream.transport import LeanTransport
+from tests.support.raw_server import (
+    DEADLINE,
+    RawConnection,
+    RawRequest,
+    eventually,
+    held,
+    keep_answering,
+    raw_server,
+    response,
+    silent,
+)
 from tests.support.servers import free_port, serve_asgi
 
 pytestmark = pytest.mark.anyio
 
-needs_uvloop = pytest.mark.skipif(importlib.util.find_spec("uvloop") is None, reason="uvloop is not installed")
 PAGE = f"/wiki/api/v2/pages/{SEED.release_checklist_id}"
-DEADLINE = 10
-
-
-@pytest.fixture(
-    params=[
-        pytest.param(("asyncio", {}), id="asyncio"),
-        pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop", marks=needs_uvloop),
-    ]
-)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, object]]:
-    """Run on asyncio, plain and with uvloop, the loops the product serves on."""
-    backend: tuple[str, dict[str, object]] = request.param
-    return backend
 
 
 @pytest.fixture
@@ -75,175 +70,6 @@ async def sim_url(sim: Simulator) -> AsyncIterator[str]:
     """The simulator served by uvicorn on a free loopback port."""
     async with serve_asgi(sim.app, lifespan="off") as url:
         yield url
-
-
-# A raw asyncio HTTP server: each test hands it a coroutine that speaks for one connection.
-
-
-@dataclass(frozen=True)
-class RawRequest:
-    """One request as the raw server read it off the socket."""
-
-    head: bytes
-    body: bytes
-
-    @property
-    def target(self) -> bytes:
-        """The request target (path and query) exactly as sent."""
-        return self.head.split(b" ", 2)[1]
-
-    @property
-    def method(self) -> bytes:
-        """The request method."""
-        return self.head.split(b" ", 1)[0]
-
-    def header(self, name: bytes) -> bytes | None:
-        """The value of header ``name`` (case-insensitive), or ``None``."""
-        for line in self.head.split(b"\r\n")[1:]:
-            key, _, value = line.partition(b":")
-            if key.strip().lower() == name.lower():
-                return value.strip()
-        return None
-
-
-class RawConnection:
-    """The server side of one accepted connection."""
-
-    def __init__(self, server: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.server = server
-        self.reader = reader
-        self.writer = writer
-
-    async def read_request(self) -> RawRequest | None:
-        """Read one request (head and Content-Length body); ``None`` when the client closed the connection."""
-        try:
-            head = await self.reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            return None
-        request = RawRequest(head, b"")
-        length = request.header(b"content-length")
-        if length:
-            request = RawRequest(head, await self.reader.readexactly(int(length)))
-        self.server.requests.append(request)
-        self.server.touch()
-        return request
-
-    async def send(self, data: bytes) -> None:
-        """Write ``data`` and let the event loop carry it out."""
-        self.writer.write(data)
-        await self.writer.drain()
-
-    async def wait_for_close(self) -> None:
-        """Return once the client has closed its end."""
-        with contextlib.suppress(ConnectionError):
-            while await self.reader.read(65536):
-                pass
-
-
-Handler = Callable[[RawConnection], Awaitable[None]]
-
-
-class RawServer:
-    """Counts accepted and finished connections and records every request it reads."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.url = ""
-        self.accepted = 0
-        self.finished = 0
-        self.requests: list[RawRequest] = []
-        self.release = asyncio.Event()
-        """Handlers that hold their answer wait for this."""
-        self.tasks: set[asyncio.Task[None]] = set()
-        self._changed = asyncio.Event()
-
-    def touch(self) -> None:
-        """Wake everything waiting in ``until``."""
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def until(self, predicate: Callable[[], bool]) -> None:
-        """Wait, under a deadline, until ``predicate()`` holds."""
-        with anyio.fail_after(DEADLINE):
-            while True:
-                changed = self._changed
-                if predicate():
-                    return
-                await changed.wait()
-
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Run the handler for one accepted connection, then close it."""
-        task = asyncio.current_task()
-        assert task is not None
-        self.tasks.add(task)
-        self.accepted += 1
-        self.touch()
-        try:
-            await self.handler(RawConnection(self, reader, writer))
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-            self.finished += 1
-            self.touch()
-            self.tasks.discard(task)
-
-
-@contextlib.asynccontextmanager
-async def raw_server(handler: Handler, *, tls: ssl.SSLContext | None = None) -> AsyncIterator[RawServer]:
-    """Serve ``handler`` on a free loopback port; yield the server with its ``url`` set."""
-    server = RawServer(handler)
-    listener = await asyncio.start_server(server.serve, "127.0.0.1", 0, ssl=tls)
-    port = listener.sockets[0].getsockname()[1]
-    server.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-    try:
-        yield server
-    finally:
-        server.release.set()
-        listener.close()
-        for task in list(server.tasks):
-            task.cancel()
-        await asyncio.gather(*server.tasks, return_exceptions=True)
-
-
-def response(body: bytes = b"ok", *headers: bytes, status: bytes = b"200 OK") -> bytes:
-    """An HTTP/1.1 response with a Content-Length body."""
-    lines = [b"HTTP/1.1 " + status, *headers, b"Content-Length: %d" % len(body)]
-    return b"\r\n".join(lines) + b"\r\n\r\n" + body
-
-
-def keep_answering(answer: Callable[[RawRequest], bytes]) -> Handler:
-    """A handler answering every request on the connection with ``answer(request)``."""
-
-    async def handler(connection: RawConnection) -> None:
-        while (request := await connection.read_request()) is not None:
-            await connection.send(answer(request))
-
-    return handler
-
-
-def held() -> Handler:
-    """A keep-alive handler that answers each request only once ``server.release`` is set."""
-
-    async def handler(connection: RawConnection) -> None:
-        while await connection.read_request() is not None:
-            await connection.server.release.wait()
-            await connection.send(response())
-
-    return handler
-
-
-async def silent(connection: RawConnection) -> None:
-    """Read one request, never answer, and return when the client hangs up."""
-    if await connection.read_request() is not None:
-        await connection.wait_for_close()
-
-
-async def eventually(predicate: Callable[[], bool]) -> None:
-    """Yield to the event loop, under a deadline, until ``predicate()`` holds (for client-side state)."""
-    with anyio.fail_after(DEADLINE):
-        while not predicate():  # noqa: ASYNC110 - the transport's state has no event to await
-            await anyio.sleep(0.001)
 
 
 # Against the simulator
@@ -709,18 +535,9 @@ async def test_a_server_closing_mid_response_raises_remote_protocol_error(
             await http.get(server.url)
 
 
-async def test_a_body_over_the_cap_is_refused(monkeypatch: pytest.MonkeyPatch, http: httpx.AsyncClient) -> None:
-    """A declared length beyond 64 MiB, or a chunked or close-delimited body beyond the cap, raises clearly."""
-    huge = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (http11.MAX_BODY_BYTES + 1)
-    async with raw_server(keep_answering(lambda request: huge)) as server:
-        with pytest.raises(httpx.RemoteProtocolError, match="cap"):
-            await http.get(server.url)
-    monkeypatch.setattr(http11, "MAX_BODY_BYTES", 8)
-    monkeypatch.setattr(connection_module, "MAX_BODY_BYTES", 8)
+async def test_a_body_over_max_response_bytes_is_refused_and_its_connection_closed() -> None:
+    """A declared length, chunked sizes or a close-delimited body past the limit raise, and nothing is pooled."""
     chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\nfghij\r\n0\r\n\r\n"
-    async with raw_server(keep_answering(lambda request: chunked)) as server:
-        with pytest.raises(httpx.RemoteProtocolError, match="cap"):
-            await http.get(server.url)
 
     async def endless(connection: RawConnection) -> None:
         if await connection.read_request() is not None:
@@ -729,9 +546,20 @@ async def test_a_body_over_the_cap_is_refused(monkeypatch: pytest.MonkeyPatch, h
                 await connection.send(b"0123456789")
                 await asyncio.sleep(0)
 
-    async with raw_server(endless) as server:
-        with pytest.raises(httpx.RemoteProtocolError, match="cap"):
-            await http.get(server.url)
+    lean = LeanTransport(max_response_bytes=8)
+    async with httpx.AsyncClient(transport=lean) as client:
+        for handler in (keep_answering(lambda request: response(b"123456789")), keep_answering(lambda _: chunked)):
+            async with raw_server(handler) as server:
+                with pytest.raises(UpstreamResponseTooLarge, match=r"max_response_bytes \(8 bytes\)"):
+                    await client.get(server.url)
+                await server.until(lambda: server.finished == 1)
+                assert lean.connections == 0
+        async with raw_server(endless) as server:
+            with pytest.raises(UpstreamResponseTooLarge):
+                await client.get(server.url)
+            assert lean.connections == 0
+        async with raw_server(keep_answering(lambda request: response(b"12345678"))) as server:
+            assert (await client.get(server.url)).content == b"12345678"  # exactly the limit passes
 
 
 # Timeouts, failures, cancellation and closing

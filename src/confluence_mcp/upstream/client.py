@@ -26,8 +26,8 @@ _RETRY_STATUSES = frozenset({429, 503})
 def open_sender(settings: UpstreamSettings, transport: httpx.AsyncBaseTransport | None = None) -> Sender:
     """Return the configured sender; an explicit httpx ``transport`` (tests, bench) always goes through httpx."""
     if transport is None and settings.transport == "lean":
-        return PooledSender(lean_transport(settings))
-    return HttpxSender(build_http_client(settings, transport))
+        return PooledSender(lean_transport(settings), settings)
+    return HttpxSender(build_http_client(settings, transport), settings)
 
 
 class UpstreamClient:

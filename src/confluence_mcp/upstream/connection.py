@@ -12,7 +12,8 @@ from typing import cast
 
 import httpx
 
-from confluence_mcp.upstream.http11 import MAX_BODY_BYTES, MAX_HEAD_BYTES, ChunkedBody, ResponseHead, parse_head
+from confluence_mcp.errors import UpstreamResponseTooLarge
+from confluence_mcp.upstream.http11 import MAX_HEAD_BYTES, ChunkedBody, ResponseHead, parse_head
 
 __all__ = ["Connection", "Origin"]
 
@@ -45,6 +46,7 @@ class Connection(asyncio.Protocol):
         self.lost_error: BaseException | None = None
         self.lost_waiter: asyncio.Future[None] | None = None
         self.timed_out = False
+        self.deadline_passed = False  # the caller's deadline for the whole exchange, rather than read_timeout
         self.idle = False
         self.idle_since = 0.0
         self.served = 0
@@ -99,20 +101,22 @@ class Connection(asyncio.Protocol):
                 self.transport.close()
         self.on_close(self)
 
-    async def exchange(
-        self, data: bytes, head_request: bool, read_timeout: float, request: httpx.Request
-    ) -> httpx.Response:
-        """Send ``data`` and return the complete response as an httpx.Response."""
-        head, body = await self.roundtrip(data, head_request, read_timeout, request)
-        extensions = {"http_version": head.http_version, "reason_phrase": head.reason}
-        # stream= (not content=) so that httpx adds no Content-Length and decodes any Content-Encoding
-        # while the client reads the body, exactly as it does for its default transport's responses.
-        return httpx.Response(head.status, headers=head.headers, stream=httpx.ByteStream(body), extensions=extensions)
-
     async def roundtrip(
-        self, data: bytes, head_request: bool, read_timeout: float, request: httpx.Request | None
+        self,
+        data: bytes,
+        head_request: bool,
+        read_timeout: float,
+        request: httpx.Request | None,
+        *,
+        max_body: int,
+        deadline: float | None = None,
     ) -> tuple[ResponseHead, bytes]:
-        """Send ``data`` and return the response head and body, all within ``read_timeout`` seconds."""
+        """Send ``data`` and return the response head and body, all within ``read_timeout`` seconds.
+
+        A body of more than ``max_body`` bytes raises ``UpstreamResponseTooLarge``: a declared length before any
+        of it is read, other framings as soon as the bytes received (or the chunk sizes declared) pass it. When
+        ``deadline`` (event-loop time) comes first, ``TimeoutError`` is raised, as ``asyncio.timeout_at`` would.
+        """
         transport = self.transport
         assert transport is not None
         self.received = 0
@@ -120,9 +124,14 @@ class Connection(asyncio.Protocol):
             raise httpx.WriteError("the upstream connection closed before the request was sent", request=request)
         transport.write(data)
         self.write_pending = transport.get_write_buffer_size() > 0
-        timer = self.loop.call_at(self.loop.time() + read_timeout, self._time_out)
+        # One timer either way: whichever of the two limits comes first.
+        expires = self.loop.time() + read_timeout
+        if deadline is not None and deadline < expires:
+            timer = self.loop.call_at(deadline, self._pass_deadline)
+        else:
+            timer = self.loop.call_at(expires, self._time_out)
         try:
-            head, body = await self._read_response(head_request, request)
+            head, body = await self._read_response(head_request, request, max_body)
         finally:
             timer.cancel()
         self.served += 1
@@ -136,6 +145,10 @@ class Connection(asyncio.Protocol):
         self.timed_out = True
         self._wake()
 
+    def _pass_deadline(self) -> None:
+        self.deadline_passed = True
+        self._time_out()
+
     async def _more(self, request: httpx.Request | None) -> bool:
         """Wait for more bytes; return ``False`` when the stream ended without any, raise on timeout or failure."""
         before = self.received
@@ -147,6 +160,8 @@ class Connection(asyncio.Protocol):
             finally:
                 self.waiter = None
         if self.timed_out:
+            if self.deadline_passed:
+                raise TimeoutError("the exchange passed its deadline")
             if self.write_pending:
                 raise httpx.WriteTimeout("timed out sending the request to the upstream server", request=request)
             raise httpx.ReadTimeout("timed out waiting for the upstream server's response", request=request)
@@ -161,7 +176,9 @@ class Connection(asyncio.Protocol):
             raise httpx.ReadError(f"the upstream connection failed: {error}", request=request) from error
         return False
 
-    async def _read_response(self, head_request: bool, request: httpx.Request | None) -> tuple[ResponseHead, bytes]:
+    async def _read_response(
+        self, head_request: bool, request: httpx.Request | None, max_body: int
+    ) -> tuple[ResponseHead, bytes]:
         buffer = self.buffer
         start = 0
         while True:
@@ -183,6 +200,8 @@ class Connection(asyncio.Protocol):
             return head, b""
         if head.framing == "length":
             length = head.length
+            if length > max_body:
+                raise UpstreamResponseTooLarge(max_body)
             while len(buffer) < length:
                 if not await self._more(request):
                     raise self._disconnected(request, f"after {len(buffer)} of {length} body bytes")
@@ -190,14 +209,14 @@ class Connection(asyncio.Protocol):
             del buffer[:length]
             return head, body
         if head.framing == "chunked":
-            chunked = ChunkedBody()
+            chunked = ChunkedBody(max_body)
             while not chunked.feed(buffer):
                 if not await self._more(request):
                     raise self._disconnected(request, "in a chunked body")
             return head, chunked.body()
         while await self._more(request):  # close-delimited: the body ends when the server closes
-            if len(buffer) > MAX_BODY_BYTES:
-                raise httpx.RemoteProtocolError(f"response body exceeds the {MAX_BODY_BYTES} byte cap")
+            if len(buffer) > max_body:
+                raise UpstreamResponseTooLarge(max_body)
         body = bytes(buffer)
         buffer.clear()
         return head, body

@@ -1,7 +1,8 @@
 """HTTP/1.1 wire format for ``LeanTransport``: request bytes out, response heads and bodies in; no I/O.
 
-Everything here works on bytes and raises ``httpx.LocalProtocolError`` for a request we must not send and
-``httpx.RemoteProtocolError`` for a response we cannot trust (RFC 9112 framing, with h11's strictness).
+Everything here works on bytes and raises ``httpx.LocalProtocolError`` for a request we must not send,
+``httpx.RemoteProtocolError`` for a response we cannot trust (RFC 9112 framing, with h11's strictness) and
+``UpstreamResponseTooLarge`` for a chunked body that declares more than the caller's limit.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Final, Literal, NamedTuple
 
 import httpx
 
+from confluence_mcp.errors import UpstreamResponseTooLarge
+
 __all__ = [
-    "MAX_BODY_BYTES",
     "MAX_HEAD_BYTES",
     "ChunkedBody",
     "Framing",
@@ -24,8 +26,6 @@ __all__ = [
 
 MAX_HEAD_BYTES: Final = 64 * 1024
 """The largest status line plus header section (or chunked trailer section) we accept."""
-MAX_BODY_BYTES: Final = 64 * 1024 * 1024
-"""The largest response body we hold in memory."""
 
 Framing = Literal["none", "length", "chunked", "close"]
 """How the body ends: no body, ``Content-Length`` bytes, chunked coding, or when the server closes."""
@@ -142,8 +142,6 @@ def parse_head(data: bytes, *, head_request: bool) -> ResponseHead:
         close = close or length is not None  # both headers: RFC 9112 6.3 says do not reuse the connection
     elif length is not None:
         framing = "length"
-        if length > MAX_BODY_BYTES:
-            raise httpx.RemoteProtocolError(f"response body of {length} bytes exceeds the {MAX_BODY_BYTES} byte cap")
     else:
         framing, close = "close", True
     return ResponseHead(
@@ -158,14 +156,22 @@ def parse_head(data: bytes, *, head_request: bool) -> ResponseHead:
 
 
 class ChunkedBody:
-    """Decodes a chunked body incrementally from the front of a receive buffer, trailers included."""
+    """Decodes a chunked body incrementally from the front of a receive buffer, trailers included.
 
-    __slots__ = ("_done", "_parts", "_remaining", "_size", "_state")
+    Work stays linear in the bytes received however they are split: data is appended to one bytearray (a list
+    of one-byte parts would cost some 40 bytes each), and a size line or trailer section that arrives a byte at a
+    time is searched only from where the previous search stopped.
+    """
 
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
+    __slots__ = ("_body", "_done", "_limit", "_remaining", "_scanned", "_size", "_state")
+
+    def __init__(self, limit: int) -> None:
+        """Decode a body of at most ``limit`` data bytes; a chunk size that passes it raises before its data is read."""
+        self._limit = limit
+        self._body = bytearray()
         self._size = 0
         self._remaining = 0  # data bytes left in the current chunk
+        self._scanned = 0  # bytes at the front of the buffer already searched for the end of a line or section
         self._state: Literal["size", "data", "data-end", "trailer"] = "size"
         self._done = False
 
@@ -173,25 +179,28 @@ class ChunkedBody:
         """Consume what ``buffer`` holds of the body (deleting it from the front); return whether it is complete."""
         while not self._done:
             if self._state == "size":
-                end = buffer.find(b"\r\n")
+                end = buffer.find(b"\r\n", self._scanned)
                 if end < 0:
                     if len(buffer) > 1024:
                         raise _malformed("chunk size line too long")
+                    self._scanned = max(len(buffer) - 1, 0)
                     return False
+                self._scanned = 0
                 match = _CHUNK_SIZE.fullmatch(buffer, 0, end)
                 if match is None:
                     raise _malformed(f"bad chunk size line {bytes(buffer[: min(end, 40)])!r}")
                 self._remaining = int(match.group(1), 16)
                 del buffer[: end + 2]
                 self._size += self._remaining
-                if self._size > MAX_BODY_BYTES:
-                    raise httpx.RemoteProtocolError(f"chunked response body exceeds the {MAX_BODY_BYTES} byte cap")
+                if self._size > self._limit:
+                    raise UpstreamResponseTooLarge(self._limit)
                 self._state = "data" if self._remaining else "trailer"
             elif self._state == "data":
                 if not buffer:
                     return False
                 take = min(self._remaining, len(buffer))
-                self._parts.append(bytes(buffer[:take]))
+                # One copy, straight from the buffer; the temporary view is gone before the buffer is resized.
+                self._body += memoryview(buffer)[:take]
                 del buffer[:take]
                 self._remaining -= take
                 if self._remaining == 0:
@@ -209,16 +218,16 @@ class ChunkedBody:
                 self._done = True
         return True
 
-    @staticmethod
-    def _skip_trailers(buffer: bytearray) -> bool:
+    def _skip_trailers(self, buffer: bytearray) -> bool:
         # Trailer fields are read and dropped, as httpx's default transport does.
         if buffer[:2] == b"\r\n":
             del buffer[:2]
             return True
-        end = buffer.find(b"\r\n\r\n")
+        end = buffer.find(b"\r\n\r\n", self._scanned)
         if end < 0:
             if len(buffer) > MAX_HEAD_BYTES:
                 raise _malformed("trailer section too long")
+            self._scanned = max(len(buffer) - 3, 0)
             return False
         for line in bytes(buffer[:end]).split(b"\r\n"):
             name, colon, _ = line.partition(b":")
@@ -229,4 +238,4 @@ class ChunkedBody:
 
     def body(self) -> bytes:
         """Return the decoded body (valid once ``feed`` returned ``True``)."""
-        return b"".join(self._parts)
+        return bytes(self._body)

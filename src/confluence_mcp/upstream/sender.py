@@ -13,7 +13,8 @@ from typing import Protocol
 import httpx
 
 from confluence_mcp import __version__
-from confluence_mcp.errors import UpstreamConnectionError, UpstreamError, UpstreamTimeout
+from confluence_mcp.errors import UpstreamConnectionError, UpstreamError, UpstreamResponseTooLarge, UpstreamTimeout
+from confluence_mcp.settings import UpstreamSettings
 from confluence_mcp.upstream.request import UpstreamRequest
 from confluence_mcp.upstream.target import Target
 
@@ -35,7 +36,12 @@ class UpstreamResponse:
 
 
 class Sender(Protocol):
-    """Sends one request to a Confluence site and returns the whole answer; raises only UpstreamError."""
+    """Sends one request to a Confluence site and returns the whole answer; raises only UpstreamError.
+
+    A body over ``upstream.max_response_bytes``, as received or once decoded, raises ``UpstreamResponseTooLarge``;
+    an exchange longer than ``upstream.total_timeout`` (connection wait, connect, request and response) raises
+    ``UpstreamTimeout``, as do the connect and read timeouts, each message naming its setting.
+    """
 
     async def send(self, target: Target, request: UpstreamRequest) -> UpstreamResponse:
         """Send ``request`` once to ``target``."""
@@ -54,14 +60,24 @@ def request_headers(target: Target, request: UpstreamRequest) -> dict[str, str]:
     return headers
 
 
-def translated_error(exc: Exception, request: UpstreamRequest) -> UpstreamError:
-    """Return the UpstreamError, naming the request, for one of httpx's exceptions (which both senders raise)."""
+def translated_error(exc: Exception, request: UpstreamRequest, settings: UpstreamSettings) -> UpstreamError:
+    """Return the UpstreamError, naming the request and any limit hit, for what a sender caught (``SEND_ERRORS``)."""
     where = f"{request.method} {request.path}"
+    if isinstance(exc, UpstreamResponseTooLarge):  # raised where the bytes are counted, which knows no request
+        return UpstreamResponseTooLarge(exc.limit, where, decompressed=exc.decompressed)
+    if isinstance(exc, TimeoutError):  # the sender's own deadline for the whole exchange (asyncio's timeouts)
+        limit = f"upstream.total_timeout is {settings.total_timeout:g}s for the whole exchange"
+        return UpstreamTimeout(f"Confluence did not answer in time for {where} (total timeout: {limit})")
     if isinstance(exc, httpx.PoolTimeout):
-        return UpstreamTimeout(f"no free connection to Confluence in time for {where} (pool exhausted)")
-    if isinstance(exc, httpx.TimeoutException):
-        kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
-        return UpstreamTimeout(f"Confluence did not answer in time ({kind} timeout) for {where}")
+        busy = f"all upstream.max_connections ({settings.max_connections}) stayed busy"
+        limit = f"for upstream.connect_timeout, {settings.connect_timeout:g}s"
+        return UpstreamTimeout(f"no free connection to Confluence in time for {where} (pool exhausted: {busy} {limit})")
+    if isinstance(exc, httpx.ConnectTimeout):
+        limit = f"upstream.connect_timeout is {settings.connect_timeout:g}s"
+        return UpstreamTimeout(f"Confluence did not answer in time for {where} (connect timeout: {limit})")
+    if isinstance(exc, httpx.TimeoutException):  # a read or a write
+        limit = f"upstream.read_timeout is {settings.read_timeout:g}s"
+        return UpstreamTimeout(f"Confluence did not answer in time for {where} (read timeout: {limit})")
     if isinstance(exc, httpx.ConnectError | httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         return UpstreamConnectionError(f"could not reach Confluence for {where}: the connection failed or was dropped")
     if isinstance(exc, UnicodeEncodeError):  # a header argument outside Latin-1 cannot be sent
@@ -69,5 +85,5 @@ def translated_error(exc: Exception, request: UpstreamRequest) -> UpstreamError:
     return UpstreamError(f"request to Confluence failed for {where}: {type(exc).__name__}")
 
 
-SEND_ERRORS = (httpx.HTTPError, UnicodeEncodeError)
+SEND_ERRORS = (httpx.HTTPError, UnicodeEncodeError, UpstreamResponseTooLarge, TimeoutError)
 """What a sender catches and hands to ``translated_error`` (a plain try costs nothing until it fires)."""

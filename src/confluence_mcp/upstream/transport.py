@@ -5,7 +5,8 @@ per-operation cancel scopes; this one runs each connection as an ``asyncio.Proto
 wakes one future, and bounds a whole exchange with a single timer. Errors are httpx's own
 (``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``, ``ReadTimeout``, ``WriteError``, ``ReadError``,
 ``RemoteProtocolError``), so the client code maps them as it would httpcore's. Given a ``HostPolicy``, it connects
-only to addresses the SSRF guard allowed (``guard.py``) and raises ``UpstreamRefused`` for the others.
+only to addresses the SSRF guard allowed (``guard.py``) and raises ``UpstreamRefused`` for the others. A body over
+``max_response_bytes`` raises ``UpstreamResponseTooLarge`` and its connection is closed, not pooled.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         max_connections: int = 100,
         max_keepalive_connections: int = 20,
         keepalive_expiry: float = 30.0,
+        max_response_bytes: int = 20_000_000,
         ssl_context: ssl.SSLContext | None = None,
         hosts: HostPolicy | None = None,
         resolver: Resolver = system_resolver,
@@ -57,6 +59,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         connect; ``read_timeout`` bounds each exchange from the request write to the last response byte.
         ``hosts`` is the SSRF guard's policy (the app always passes one; without it any host is reached, as tests
         and benchmarks on loopback want); ``resolver`` turns a host into the addresses to connect to.
+        ``max_response_bytes`` bounds each response body as received (decoding is left to the caller).
         """
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, not {max_connections}")
@@ -65,6 +68,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self._max_connections = max_connections
         self._max_idle = max(max_keepalive_connections, 0)
         self._keepalive_expiry = keepalive_expiry
+        self._max_response_bytes = max_response_bytes
         if ssl_context is None:
             ssl_context = ssl.create_default_context()
             ssl_context.set_alpn_protocols(["http/1.1"])
@@ -121,28 +125,43 @@ class LeanTransport(httpx.AsyncBaseTransport):
         headers: Sequence[tuple[bytes, bytes]],
         body: bytes,
         netloc: bytes,
+        *,
+        deadline: float | None = None,
     ) -> tuple[ResponseHead, bytes]:
         """Send one request without building httpx Request/Response objects (the proxy's hot path).
 
         ``target`` is the encoded path and query; the body comes back exactly as sent (no decoding).
-        Errors are the same httpx exceptions as ``handle_async_request`` raises.
+        Errors are the same httpx exceptions as ``handle_async_request`` raises. ``deadline`` (event-loop time)
+        bounds the whole exchange, the wait for a connection included: past it, ``TimeoutError`` is raised, as
+        ``asyncio.timeout_at`` would, and the connection in use is closed.
         """
         if self._closed:
             raise RuntimeError("LeanTransport is closed")
         data = encode_request(method.encode("ascii"), target, headers, body, netloc)
-        return await self._roundtrip(origin, method, data, None)
+        return await self._roundtrip(origin, method, data, None, deadline)
 
     async def _roundtrip(
-        self, origin: Origin, method: str, data: bytes, request: httpx.Request | None
+        self, origin: Origin, method: str, data: bytes, request: httpx.Request | None, deadline: float | None = None
     ) -> tuple[ResponseHead, bytes]:
         head_request = method == "HEAD"
         fresh = False
         while True:
             connection = None if fresh else self._take_idle(origin)
             if connection is None:
-                connection = await self._connect(origin, request, fresh=fresh)
+                if deadline is None:
+                    connection = await self._connect(origin, request, fresh=fresh)
+                else:  # only on the way to a new connection: a reused one needs no second timer
+                    async with asyncio.timeout_at(deadline):
+                        connection = await self._connect(origin, request, fresh=fresh)
             try:
-                return await connection.roundtrip(data, head_request, self._read_timeout, request)
+                return await connection.roundtrip(
+                    data,
+                    head_request,
+                    self._read_timeout,
+                    request,
+                    max_body=self._max_response_bytes,
+                    deadline=deadline,
+                )
             except _STALE_ERRORS:
                 connection.close(abort=True)
                 # The server closed this idle connection as we reused it: nothing was answered, so an idempotent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from confluence_mcp.errors import UpstreamError, UpstreamRefused
+from confluence_mcp.errors import UpstreamError, UpstreamRefused, UpstreamResponseTooLarge
 from confluence_mcp.pipeline.context import Call
 from confluence_mcp.upstream.client import UpstreamClient
 
@@ -30,7 +30,12 @@ class SendUpstream:
         except UpstreamRefused:
             raise  # nothing was sent, so no advice about retrying applies
         except UpstreamError as exc:
-            if call.request.method in _SAFE_METHODS:
+            if isinstance(exc, UpstreamResponseTooLarge):  # Confluence did answer, and would answer the same again
+                if call.request.method in _SAFE_METHODS:
+                    advice = "Ask for less: a smaller limit, fewer expansions or a narrower query."
+                else:
+                    advice = "Confluence answered, so the change was probably applied: read the object to check."
+            elif call.request.method in _SAFE_METHODS:
                 advice = "Reading is safe to retry."
             else:  # a write that timed out or lost its connection may still have been applied upstream
                 advice = "The change may or may not have been applied: read the object before retrying."
