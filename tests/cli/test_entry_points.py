@@ -6,7 +6,6 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -42,14 +41,16 @@ def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) 
 def test_serve_runs_uvicorn_with_our_protocol_on_the_given_address(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """serve hands uvicorn the wrapped app, --host/--port, lifespan on and the coalescing HTTP protocol."""
+    """serve runs uvicorn on --host/--port with lifespan on and the coalescing HTTP protocol."""
     import uvicorn
 
-    seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(app=app, **options))
+    seen: list[uvicorn.Config] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server: seen.append(server.config))
     monkeypatch.setattr("logging.config.dictConfig", lambda config: None)  # keep pytest's logging as it is
     monkeypatch.setenv(SECRET_KEY_ENV, generate_key())
-    assert main(["serve", "--host", "127.0.0.2", "--port", "8123", "--data-dir", str(tmp_path)]) == 0
-    assert (seen["host"], seen["port"], seen["lifespan"]) == ("127.0.0.2", 8123, "on")
-    assert seen["http"] is CoalescingHttpToolsProtocol
-    assert callable(seen["app"])
+    assert main(["serve", "--host", "127.0.0.2", "--port", "8123", "--data-dir", str(tmp_path)]) == 3  # never started
+    (config,) = seen
+    assert (config.host, config.port, config.lifespan) == ("127.0.0.2", 8123, "on")
+    assert config.http is CoalescingHttpToolsProtocol
+    assert (config.ws, config.server_header) == ("none", False)
+    assert callable(config.app)

@@ -10,6 +10,9 @@ from confluence_mcp.cli.context import add_settings_options, settings_from
 
 __all__ = ["add_commands"]
 
+_STARTUP_FAILED = 3
+"""uvicorn's exit status when the server never started (the port was taken, the app's start-up failed)."""
+
 
 def add_commands(commands: Any) -> None:
     """Register ``serve`` on ``commands``."""
@@ -25,26 +28,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     from confluence_mcp.logs import log_config
     from confluence_mcp.server.app import create_app, wrap
+    from confluence_mcp.server.listener import uvicorn_config
 
     settings = settings_from(args)
     config = log_config(settings.log_level)
     logging.config.dictConfig(config)
     app = wrap(create_app(settings))
-    http: Any = "auto"
-    try:
-        from confluence_mcp.server.coalescing import CoalescingHttpToolsProtocol
-    except ImportError:  # httptools missing: uvicorn's pure-Python h11 protocol still works
-        pass
-    else:
-        http = CoalescingHttpToolsProtocol
-    uvicorn.run(
-        app,
-        host=settings.server.host,
-        port=settings.server.port,
-        log_config=config,
-        loop="auto",
-        http=http,
-        lifespan="on",
-        server_header=False,
-    )
-    return 0
+    server = uvicorn.Server(uvicorn_config(app, settings.server, log_config=config, loop="auto", lifespan="on"))
+    server.run()
+    return 0 if server.started else _STARTUP_FAILED
