@@ -11,7 +11,7 @@ import pytest
 
 from confluence_mcp import __version__
 from confluence_mcp.cli import main
-from confluence_mcp.server.coalescing import CoalescingHttpToolsProtocol
+from confluence_mcp.server.coalescing import BoundedConfig, CoalescingHttpToolsProtocol
 from confluence_mcp.settings import SECRET_KEY_ENV
 from confluence_mcp.store.cipher import generate_key
 
@@ -38,19 +38,26 @@ def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) 
         assert group in out
 
 
-def test_serve_runs_uvicorn_with_our_protocol_on_the_given_address(
+def test_serve_runs_uvicorn_with_our_protocol_and_limits_on_the_given_address(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """serve runs uvicorn on --host/--port with lifespan on and the coalescing HTTP protocol."""
+    """serve runs uvicorn on --host/--port with lifespan on, the coalescing protocol and the server.* limits."""
     import uvicorn
 
     seen: list[uvicorn.Config] = []
     monkeypatch.setattr(uvicorn.Server, "run", lambda server: seen.append(server.config))
     monkeypatch.setattr("logging.config.dictConfig", lambda config: None)  # keep pytest's logging as it is
     monkeypatch.setenv(SECRET_KEY_ENV, generate_key())
-    assert main(["serve", "--host", "127.0.0.2", "--port", "8123", "--data-dir", str(tmp_path)]) == 3  # never started
+    config_file = tmp_path / "c.yaml"
+    config_file.write_text(
+        "server: {keep_alive_timeout_seconds: 2.5, backlog: 64, max_header_count: 7}\n", encoding="utf-8"
+    )
+    argv = ["serve", "--config", str(config_file), "--host", "127.0.0.2", "--port", "8123", "--data-dir", str(tmp_path)]
+    assert main(argv) == 3  # the patched run never starts the server, which serve reports like uvicorn
     (config,) = seen
     assert (config.host, config.port, config.lifespan) == ("127.0.0.2", 8123, "on")
     assert config.http is CoalescingHttpToolsProtocol
-    assert (config.ws, config.server_header) == ("none", False)
+    assert (config.timeout_keep_alive, config.backlog, config.ws, config.server_header) == (2.5, 64, "none", False)
+    assert isinstance(config, BoundedConfig)
+    assert config.server_settings.max_header_count == 7
     assert callable(config.app)

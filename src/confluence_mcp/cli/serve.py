@@ -1,4 +1,4 @@
-"""``confluence-mcp serve``: run the MCP server under uvicorn with our logging and HTTP protocol."""
+"""``confluence-mcp serve``: run the MCP server under uvicorn with our logging, HTTP protocol and limits."""
 
 from __future__ import annotations
 
