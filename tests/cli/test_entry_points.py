@@ -12,7 +12,7 @@ import pytest
 from confluence_mcp import __version__
 from confluence_mcp.cli import main
 from confluence_mcp.server.coalescing import BoundedConfig, CoalescingHttpToolsProtocol
-from confluence_mcp.settings import SECRET_KEY_ENV
+from confluence_mcp.settings import SECRET_KEY_ENV, Settings
 from confluence_mcp.store.cipher import generate_key
 
 
@@ -46,6 +46,8 @@ def test_serve_runs_uvicorn_with_our_protocol_and_limits_on_the_given_address(
 
     seen: list[uvicorn.Config] = []
     monkeypatch.setattr(uvicorn.Server, "run", lambda server: seen.append(server.config))
+    reserved: list[Settings] = []
+    monkeypatch.setattr("confluence_mcp.server.listener.reserve_descriptors", reserved.append)
     monkeypatch.setattr("logging.config.dictConfig", lambda config: None)  # keep pytest's logging as it is
     monkeypatch.setenv(SECRET_KEY_ENV, generate_key())
     config_file = tmp_path / "c.yaml"
@@ -61,3 +63,4 @@ def test_serve_runs_uvicorn_with_our_protocol_and_limits_on_the_given_address(
     assert isinstance(config, BoundedConfig)
     assert config.server_settings.max_header_count == 7
     assert callable(config.app)
+    assert [settings.server.max_header_count for settings in reserved] == [7]  # the open-file limit was seen to

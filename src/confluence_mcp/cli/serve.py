@@ -28,11 +28,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     from confluence_mcp.logs import log_config
     from confluence_mcp.server.app import create_app, wrap
-    from confluence_mcp.server.listener import uvicorn_config
+    from confluence_mcp.server.listener import reserve_descriptors, uvicorn_config
 
     settings = settings_from(args)
     config = log_config(settings.log_level)
     logging.config.dictConfig(config)
+    reserve_descriptors(settings)
     app = wrap(create_app(settings))
     server = uvicorn.Server(uvicorn_config(app, settings.server, log_config=config, loop="auto", lifespan="on"))
     server.run()
