@@ -45,6 +45,9 @@ class ServerSettings(_Model):
     """Time from a request's first byte until its headers are complete; a slower client gets 408 and is closed."""
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     """Time from the end of the headers until the whole body has arrived; a slower client gets 408 and is closed."""
+    send_timeout_seconds: float = Field(default=30.0, gt=0)
+    """How long a response may wait on a client that stops reading it (the write buffer full); then the connection
+    is dropped."""
     keep_alive_timeout_seconds: float = Field(default=5.0, gt=0)
     """How long a connection may stay idle, before its first request or between requests, before it is closed."""
     max_connections: int = Field(default=1000, ge=1)

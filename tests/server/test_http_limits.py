@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -242,3 +243,40 @@ async def test_connections_over_the_cap_are_refused_while_open_ones_keep_working
                     continue
                 if status == 200:
                     break
+
+
+class _Watch(logging.Handler):
+    """Sets ``seen`` when a record whose message contains ``text`` is logged."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.seen = anyio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.seen.set()
+
+
+async def test_a_client_that_reads_no_response_is_dropped() -> None:
+    """Pipelined requests whose answers the client never reads fill the write buffer; the server drops it."""
+    async with (
+        running_stack(server={"send_timeout_seconds": FAST}) as stack,
+        raw_clients(stack.base_url) as raw,
+    ):
+        watch = _Watch("read no response")
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        uvicorn_log.addHandler(watch)  # once the server has configured logging, which resets its handlers
+        try:
+            client = await raw.connect(receive_buffer=4096)
+            assert client.transport is not None
+            client.transport.pause_reading()
+            one = request_bytes(stack.base_url, f"/mcp/{stack.tokens['all']}", rpc_body())
+            client.send(one * 60)  # 60 tools/list answers of ~85 KB: more than the kernel's and uvicorn's buffers
+            with anyio.fail_after(DEADLINE):
+                await watch.seen.wait()
+        finally:
+            uvicorn_log.removeHandler(watch)
+        client.transport.resume_reading()
+        await client.closed_by_server(DEADLINE)
+        assert client.received.count(b"HTTP/1.1 200") < 60

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -117,13 +118,18 @@ class RawClients:
         self.base_url = base_url
         self.opened: list[RawClient] = []
 
-    async def connect(self) -> RawClient:
-        """Open a raw connection to the server."""
+    async def connect(self, *, receive_buffer: int | None = None) -> RawClient:
+        """Open a raw connection to the server, with a kernel receive buffer of ``receive_buffer`` bytes if given."""
         parts = urlsplit(self.base_url)
         assert parts.hostname is not None
         assert parts.port is not None
         loop = asyncio.get_running_loop()
-        _, client = await loop.create_connection(RawClient, parts.hostname, parts.port)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer is not None:  # set before connecting, so the window offered is small from the start
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.setblocking(False)
+        await loop.sock_connect(sock, (parts.hostname, parts.port))
+        _, client = await loop.create_connection(RawClient, sock=sock)
         self.opened.append(client)
         return client
 

@@ -7,14 +7,17 @@ gathering the writes made in one turn of the loop into a single write saves one 
 The bounds (``server.*`` settings, carried to the protocol by ``BoundedConfig``): a head over
 ``max_header_bytes`` or ``max_header_count`` gets 431; a head not complete ``header_timeout_seconds`` after its
 first byte, or a body not complete ``body_timeout_seconds`` after the head, gets 408; a connection idle for
-``keep_alive_timeout_seconds`` (before its first request too) is closed; a connection beyond ``max_connections``
-gets 503 at once. Each refusal closes the connection. The common request, whose head and body arrive in one
-read, arms no timer: a deadline is armed only when a read ends inside a head or a body.
+``keep_alive_timeout_seconds`` (before its first request too) is closed, one whose client reads no response for
+``send_timeout_seconds`` is dropped; a connection beyond ``max_connections`` gets 503 at once. Each refusal
+closes the connection. The common request, whose head and body arrive in one read, arms no timer: a deadline
+is armed only when a read ends inside a head or a body, or when the client stops reading.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from asyncio import TimerHandle
 from typing import Any
 
@@ -39,6 +42,8 @@ def _refusal(status: int, reason: str) -> bytes:
 _TIMEOUT = _refusal(408, "Request Timeout")
 _HEAD_TOO_LARGE = _refusal(431, "Request Header Fields Too Large")
 _OVER_CAPACITY = _refusal(503, "Service Unavailable")
+_RESET_ON_CLOSE = struct.pack("ii", 1, 0)
+"""SO_LINGER on, for 0 s: closing the socket sends a reset and discards what the kernel still holds."""
 
 
 class BoundedConfig(uvicorn.Config):
@@ -98,6 +103,8 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         "_max_head_bytes",
         "_max_headers",
         "_read",
+        "_send_deadline",
+        "_send_timeout",
         "_stage",
         "_unfinished_head_bytes",
     )
@@ -115,6 +122,7 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self._max_headers = limits.max_header_count
         self._header_timeout = limits.header_timeout_seconds
         self._body_timeout = limits.body_timeout_seconds
+        self._send_timeout = limits.send_timeout_seconds
         self._max_connections = limits.max_connections
         self._stage = _IDLE
         self._read = 0
@@ -126,6 +134,8 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         """The size of the reads that continued the current head without ending it: all head bytes."""
         self._deadline: TimerHandle | None = None
         """The head's or the body's timer; None while neither is armed."""
+        self._send_deadline: TimerHandle | None = None
+        """Armed while writing is paused because the client is not reading."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Wrap the transport before uvicorn sees it; beyond the connection cap answer 503 and close."""
@@ -144,6 +154,9 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         """Cancel the deadlines, then let uvicorn clean up."""
         self._cancel_deadline()
+        if self._send_deadline is not None:
+            self._send_deadline.cancel()
+            self._send_deadline = None
         self._unset_keepalive_if_required()
         super().connection_lost(exc)
 
@@ -233,6 +246,19 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self.cycle.more_body = False
         self.cycle.message_event.set()
 
+    def pause_writing(self) -> None:
+        """The write buffer is full, the client not reading: a response waits, for send_timeout_seconds at most."""
+        HttpToolsProtocol.pause_writing(self)
+        if self._send_deadline is None:
+            self._send_deadline = self.loop.call_later(self._send_timeout, self._send_deadline_passed)
+
+    def resume_writing(self) -> None:
+        """The client read enough: the response goes on, with no deadline."""
+        if self._send_deadline is not None:
+            self._send_deadline.cancel()
+            self._send_deadline = None
+        HttpToolsProtocol.resume_writing(self)
+
     def _head_bytes(self) -> int:
         """The head's size as max_header_bytes counts it: the target, and each header's name, value and 4 bytes."""
         return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
@@ -262,6 +288,16 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         stage, timeout = ("headers", self._header_timeout) if self._stage == _HEAD else ("body", self._body_timeout)
         self.logger.warning("Closed a connection whose request %s took over %g s.", stage, timeout)
         self._refuse(_TIMEOUT)
+
+    def _send_deadline_passed(self) -> None:
+        self._send_deadline = None
+        self.logger.warning("Dropped a connection whose client read no response for %g s.", self._send_timeout)
+        # close() would wait for the unread buffer to drain, and even abort() leaves the kernel sending what it holds
+        # as an orphan socket: a zero linger makes the close a reset, which frees both at once.
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
+        self.transport.abort()
 
     def _refuse(self, response: bytes) -> None:
         """Answer ``response`` unless another response is under way (it would cut into it), then close."""
