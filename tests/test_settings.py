@@ -8,7 +8,7 @@ import pytest
 
 from confluence_mcp.errors import ConfigError
 from confluence_mcp.server.app import secret_cipher
-from confluence_mcp.settings import UpstreamSettings, load_settings
+from confluence_mcp.settings import ServerSettings, UpstreamSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,3 +79,21 @@ def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(ROOT / "config.example.yaml")
     assert settings.upstream.retry.enabled is False
     assert settings.upstream == UpstreamSettings()  # its upstream section shows every default, bounds included
+
+
+def test_example_config_shows_the_http_limits_at_their_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """config.example.yaml's server limits are the defaults, as its first line says every shown value is."""
+    monkeypatch.setenv("CONFLUENCE_MCP_SECRET_KEY", "k" * 43 + "=")
+    shown = load_settings(ROOT / "config.example.yaml").server
+    limits = (
+        "max_body_bytes",
+        "max_header_bytes",
+        "max_header_count",
+        "header_timeout_seconds",
+        "body_timeout_seconds",
+        "send_timeout_seconds",
+        "keep_alive_timeout_seconds",
+        "max_connections",
+        "backlog",
+    )
+    assert {key: getattr(shown, key) for key in limits} == {key: getattr(ServerSettings(), key) for key in limits}

@@ -41,6 +41,25 @@ class ServerSettings(_Model):
     loopback address (a DNS-rebinding defence), any Host otherwise (behind a proxy, list your public host)."""
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     """Largest request body accepted on /mcp and the admin API; larger ones get 413."""
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    """Largest request head: the request target plus every header line (name, value and 4 bytes of ': ' and CRLF),
+    counted as it arrives; a larger head gets 431 and the connection is closed."""
+    max_header_count: int = Field(default=100, ge=1)
+    """Most header lines in one request; more get 431 and the connection is closed."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Time from a request's first byte until its headers are complete; a slower client gets 408 and is closed."""
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Time from the end of the headers until the whole body has arrived; a slower client gets 408 and is closed."""
+    send_timeout_seconds: float = Field(default=30.0, gt=0)
+    """How long a response may wait on a client that stops reading it (the write buffer full); then the connection
+    is dropped."""
+    keep_alive_timeout_seconds: float = Field(default=5.0, gt=0)
+    """How long a connection may stay idle, before its first request or between requests, before it is closed."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Most open client connections; one more is answered 503 at once and closed, the open ones keep working.
+    Keep it under the process's open-file limit (``ulimit -n``) less ``upstream.max_connections`` and some slack."""
+    backlog: int = Field(default=2048, ge=1)
+    """Connections the kernel queues until they are accepted (the listen backlog, capped by net.core.somaxconn)."""
     tools_page_size: int = Field(default=100, ge=1, le=1000)
     """tools/list page size; more tools than this are paginated with nextCursor."""
     token_cache_seconds: float = Field(default=0.5, ge=0, le=1.0)
@@ -59,6 +78,8 @@ class ServerSettings(_Model):
     """Answer well-formed stateless tools/call, tools/list and ping without the SDK's per-request machinery."""
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
     """How often expired MCP servers are deleted (SQLite and memory stores)."""
+    shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
+    """On SIGTERM, how long calls in flight may take to finish before the server stops anyway."""
     metrics_require_token: bool = False
     """Whether /metrics needs ``Authorization: Bearer <admin API token>`` (leave off behind a private scraper)."""
 

@@ -230,7 +230,8 @@ def test_mcp_create_prints_a_url_that_works_on_a_server_over_the_same_data_dir(
     assert all(token not in line for line in out[:-1])
 
     async def tools_list() -> httpx.Response:
-        async with serve_asgi(wrap(create_app(settings))) as base_url, httpx.AsyncClient() as client:
+        app = wrap(create_app(settings))
+        async with serve_asgi(app, server=settings.server) as base_url, httpx.AsyncClient() as client:
             body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
             return await client.post(f"{base_url}/mcp/{token}", json=body, headers=MCP_HEADERS)
 

@@ -1,4 +1,4 @@
-"""The coalescing transport under uvicorn: one write per loop turn, nothing lost on close."""
+"""The coalescing transport (one write per loop turn, nothing lost on close) and our protocol's parsing."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ import asyncio
 from typing import Any
 
 import pytest
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
 
-from confluence_mcp.server.coalescing import CoalescingTransport
+from confluence_mcp.server.coalescing import CoalescingHttpToolsProtocol, CoalescingTransport
+from confluence_mcp.server.listener import uvicorn_config
+from confluence_mcp.settings import ServerSettings
 
 pytestmark = pytest.mark.anyio
 
@@ -66,3 +71,52 @@ async def test_close_flushes_pending_writes() -> None:
     await asyncio.wait_for(sink.closed.wait(), 5)
     assert bytes(sink.data) == b"last words"
     server.close()
+
+
+class _Transport(asyncio.Transport):
+    """Enough of a transport for a protocol to parse requests into: it drops what is written."""
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name, default)
+
+    def write(self, data: Any) -> None:
+        pass
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+async def _parsed(protocol_class: type[HttpToolsProtocol], config: uvicorn.Config, data: bytes) -> HttpToolsProtocol:
+    """Return a protocol of ``protocol_class`` that has parsed ``data`` (the app is never started)."""
+    protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
+    protocol.connection_made(_Transport())
+    protocol._start_asgi_task = lambda cycle, app: None  # type: ignore[method-assign]  # parse only
+    protocol.data_received(data)
+    protocol.connection_lost(None)
+    return protocol
+
+
+async def test_our_protocol_keeps_headers_exactly_as_uvicorn_does() -> None:
+    """Our inline copy of uvicorn's on_header lowercases names, strips trailing blanks and sees Expect alike."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+    data = (
+        b"POST /mcp/t?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nX-Mixed-CASE: Value \t\r\n"
+        b"Expect: 100-Continue\r\nDup: 1\r\nDup: 2\r\nContent-Length: 2\r\n\r\n{}"
+    )
+    theirs_config = uvicorn.Config(app, http=HttpToolsProtocol, lifespan="off")
+    ours_config = uvicorn_config(app, ServerSettings(), lifespan="off")
+    theirs_config.load()
+    ours_config.load()
+    theirs = await _parsed(HttpToolsProtocol, theirs_config, data)
+    ours = await _parsed(CoalescingHttpToolsProtocol, ours_config, data)
+    assert ours.scope["headers"] == theirs.scope["headers"]
+    assert (b"x-mixed-case", b"Value") in ours.scope["headers"]
+    assert ours.expect_100_continue is theirs.expect_100_continue is True
+    assert (ours.scope["method"], ours.scope["path"], ours.scope["query_string"]) == ("POST", "/mcp/t", b"x=1")
+    assert (theirs.scope["method"], theirs.scope["path"], theirs.scope["query_string"]) == ("POST", "/mcp/t", b"x=1")

@@ -118,7 +118,7 @@ async def test_sweeper_deletes_expired_mcp_servers_from_sqlite(tmp_path: Path) -
         }
     )
     app = create_app(settings)
-    async with serve_asgi(wrap(app)):
+    async with serve_asgi(wrap(app), server=settings.server):
         store = app.state.runtime.store
         now = datetime.now(UTC)
         server = McpServer(new_id("mcp"), "old", "a", hash_token(mint_mcp_token()), (), (), False, now, now, now)

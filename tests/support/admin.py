@@ -130,7 +130,7 @@ async def running_admin_app(settings: Settings | None = None) -> AsyncIterator[A
         app = create_app(settings, store=store)
         runtime: Runtime = app.state.runtime
         created = await AdminService(store, settings, lambda: runtime.catalog.tools).create_api_token("tests")
-        async with serve_asgi(wrap(app)) as base_url:
+        async with serve_asgi(wrap(app), server=settings.server) as base_url:
             headers = {"Authorization": f"Bearer {created.token}"}
             async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as client:
                 yield AdminApp(base_url, client, created.token, store, runtime)

@@ -10,6 +10,9 @@ from typing import Any, Literal
 import anyio
 import uvicorn
 
+from confluence_mcp.server.listener import uvicorn_config
+from confluence_mcp.settings import ServerSettings
+
 __all__ = ["free_port", "serve_asgi"]
 
 
@@ -23,21 +26,21 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def serve_asgi(
-    app: Any, *, lifespan: Literal["on", "off", "auto"] = "on", http: Any = "auto"
+    app: Any, *, lifespan: Literal["on", "off", "auto"] = "on", server: ServerSettings | None = None
 ) -> AsyncIterator[str]:
-    """Serve ``app`` with uvicorn on a free port in this event loop; yield its base URL."""
+    """Serve ``app`` like ``confluence-mcp serve`` (our protocol, ``server``'s limits) on a free port; yield its URL."""
     # Binding the socket ourselves (port 0) means no race with another process for the port.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", access_log=False, http=http)
-    server = uvicorn.Server(config)
+    config = uvicorn_config(app, server or ServerSettings(), lifespan=lifespan, log_level="warning", access_log=False)
+    uvicorn_server = uvicorn.Server(config)
     failure: list[BaseException] = []
 
     async def run() -> None:
         try:
-            await server.serve(sockets=[sock])
+            await uvicorn_server.serve(sockets=[sock])
         except SystemExit as exc:  # uvicorn exits when the app's start-up fails
             failure.append(exc)
 
@@ -45,13 +48,13 @@ async def serve_asgi(
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(run)
             with anyio.fail_after(15):
-                while not server.started and not failure:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+                while not uvicorn_server.started and not failure:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
                     await anyio.sleep(0.005)
             if failure:
                 raise RuntimeError("the app failed to start; see the log above")
             try:
                 yield f"http://127.0.0.1:{port}"
             finally:
-                server.should_exit = True
+                uvicorn_server.should_exit = True
     finally:
         sock.close()

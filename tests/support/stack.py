@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 
 from confluence_mcp.server.app import create_app, wrap
-from confluence_mcp.server.coalescing import CoalescingHttpToolsProtocol
 from confluence_mcp.settings import Settings
 from confluence_mcp.simulator import Simulator, create_simulator
 from confluence_mcp.store.base import ApiToken, McpServer, Store, TokenScope
@@ -132,8 +131,7 @@ async def running_stack(*, account_auth: dict[str, Any] | None = None, **overrid
     async with serve_asgi(sim.app) as sim_url:
         settings = stack_settings(sim_url, tokens, account_auth=account_auth, **overrides)
         app = create_app(settings)
-        # Our server runs on the same protocol class as `confluence-mcp serve` uses.
-        async with serve_asgi(wrap(app), http=CoalescingHttpToolsProtocol) as base_url:
+        async with serve_asgi(wrap(app), server=settings.server) as base_url:
             store = app.state.runtime.store
             api_token = await _add_api_token(store, "admin")
             mcp_api_token = await _add_api_token(store, "mcp")

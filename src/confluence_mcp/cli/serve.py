@@ -1,4 +1,4 @@
-"""``confluence-mcp serve``: run the MCP server under uvicorn with our logging and HTTP protocol."""
+"""``confluence-mcp serve``: run the MCP server under uvicorn with our logging, HTTP protocol and limits."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from confluence_mcp.cli.context import add_settings_options, settings_from
 from confluence_mcp.settings import Settings
 
 __all__ = ["add_commands"]
+
+_STARTUP_FAILED = 3
+"""uvicorn's exit status when the server never started (the port was taken, the app's start-up failed)."""
 
 
 def add_commands(commands: Any) -> None:
@@ -27,6 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from confluence_mcp.logs import log_config
     from confluence_mcp.server.app import create_app, wrap
+    from confluence_mcp.server.listener import reserve_descriptors, uvicorn_config
 
     settings = settings_from(args)
     config = log_config(settings.log_level, settings.logging.format)
@@ -35,29 +39,20 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger("confluence_mcp").info(
         "data directory %s; store %s", settings.data_dir.resolve(), settings.store_url.split("@")[-1]
     )
+    reserve_descriptors(settings)
     app = wrap(create_app(settings))
     _note_running_url(settings)
-    http: Any = "auto"
+    options: dict[str, Any] = {"log_config": config, "loop": "auto", "lifespan": "on"}
+    options["access_log"] = settings.logging.format != "json"  # the endpoint writes the richer line itself
+    # On SIGTERM: stop accepting, let calls in flight finish for at most this long, then close the store and pool.
+    options["timeout_graceful_shutdown"] = settings.server.shutdown_timeout_seconds
+    server = uvicorn.Server(uvicorn_config(app, settings.server, **options))
     try:
-        from confluence_mcp.server.coalescing import CoalescingHttpToolsProtocol
-    except ImportError:  # httptools missing: uvicorn's pure-Python h11 protocol still works
-        pass
-    else:
-        http = CoalescingHttpToolsProtocol
-    uvicorn.run(
-        app,
-        host=settings.server.host,
-        port=settings.server.port,
-        log_config=config,
-        loop="auto",
-        http=http,
-        lifespan="on",
-        server_header=False,
-        access_log=settings.logging.format != "json",  # the endpoint writes the richer line itself
-    )
-    with contextlib.suppress(OSError):
-        settings.running_url_file.unlink()
-    return 0
+        server.run()
+    finally:
+        with contextlib.suppress(OSError):
+            settings.running_url_file.unlink()
+    return 0 if server.started else _STARTUP_FAILED
 
 
 def _note_running_url(settings: Settings) -> None:
