@@ -22,6 +22,9 @@ def add_commands(commands: Any) -> None:
     add_settings_options(serve)
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument(
+        "--demo", action="store_true", help="also run a simulated Confluence site, connected, and print a ready URL"
+    )
     serve.set_defaults(handler=_serve)
 
 
@@ -40,12 +43,16 @@ def _serve(args: argparse.Namespace) -> int:
         "data directory %s; store %s", settings.data_dir.resolve(), settings.store_url.split("@")[-1]
     )
     reserve_descriptors(settings)
-    app = wrap(create_app(settings))
-    _note_running_url(settings)
     options: dict[str, Any] = {"log_config": config, "loop": "auto", "lifespan": "on"}
     options["access_log"] = settings.logging.format != "json"  # the endpoint writes the richer line itself
     # On SIGTERM: stop accepting, let calls in flight finish for at most this long, then close the store and pool.
     options["timeout_graceful_shutdown"] = settings.server.shutdown_timeout_seconds
+    if args.demo:
+        from confluence_mcp.cli.demo import run_demo
+
+        return run_demo(settings, options)
+    app = wrap(create_app(settings))
+    _note_running_url(settings)
     server = uvicorn.Server(uvicorn_config(app, settings.server, **options))
     try:
         server.run()
