@@ -398,3 +398,30 @@ def test_mcp_create_prints_the_running_server_s_address(capsys: pytest.CaptureFi
     code, out, _ = run(capsys, *argv)
     assert code == 0
     assert out[-1].startswith("http://127.0.0.1:9012/mcp/cmcp_")
+
+
+def test_mcp_update_changes_filters_in_place_and_the_url_keeps_working(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """mcp update replaces the filters and exposure of an existing server; a misspelt tag is refused, nothing kept."""
+    account_id = add_account(capsys, tmp_path)
+    code, out, _ = run(
+        capsys, "mcp", "create", account_id, "--name", "b", "--tags", "pages", "--data-dir", str(tmp_path)
+    )
+    assert code == 0
+    mcp_id = out[0].split()[3]
+    code, out, err = run(
+        capsys, "mcp", "update", mcp_id, "--methods", "read", "--tags", "pages,spaces", "--tool-exposure",
+        "discovery", "--data-dir", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0, err
+    assert out[0] == f"Updated MCP server {mcp_id} (b): methods [read], tags [pages, spaces]"
+    assert out[1].endswith("tool exposure: discovery")
+    code, _, err = run(capsys, "mcp", "update", mcp_id, "--tags", "pagez", "--data-dir", str(tmp_path))
+    assert code == 2
+    assert "did you mean 'pages'?" in err[0]
+    code, out, _ = run(capsys, "mcp", "list", "--data-dir", str(tmp_path))
+    assert "pages,spaces" in "\n".join(out)
+    code, _, err = run(capsys, "mcp", "update", mcp_id, "--data-dir", str(tmp_path))
+    assert code == 2
+    assert "nothing to change" in err[0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from confluence_mcp.admin.models import McpServerInput, parse_input
+from confluence_mcp.admin.models import McpServerInput, McpServerPatch, parse_input
 from confluence_mcp.admin.service import AdminService
 from confluence_mcp.cli.context import add_store_command
 from confluence_mcp.cli.flags import add_expiry_options, comma_list, expires_at
@@ -50,10 +50,49 @@ def add_commands(commands: Any) -> None:
         metavar="N",
         help=f"cap on list tools' limit argument, 1 to {MAX_LIMIT_CEILING} (default {DEFAULT_MAX_LIMIT})",
     )
+    update = add_store_command(sub, "update", "change an MCP server in place; its URL stays the same", _update, _FLAGS)
+    update.add_argument("mcp_id", metavar="MCP_ID")
+    update.add_argument("--name")
+    update.add_argument("--methods", help="comma-separated; replaces the methods filter ('' = all)")
+    update.add_argument("--tags", help="comma-separated; replaces the tags filter ('' = all)")
+    update.add_argument("--expires-at", metavar="ISO", help="a new expiry; 'never' clears it")
+    update.add_argument("--tool-exposure", choices=("all", "discovery"))
+    update.add_argument("--max-limit", metavar="N")
+    needs = update.add_mutually_exclusive_group()
+    needs.add_argument("--require-api-token", dest="require", action="store_const", const=True)
+    needs.add_argument("--no-require-api-token", dest="require", action="store_const", const=False)
     listing = add_store_command(sub, "list", "list MCP servers (never their URLs)", _list)
     listing.add_argument("account_id", metavar="ACCOUNT_ID", nargs="?")
     revoke = add_store_command(sub, "revoke", "revoke an MCP server: its URL stops working", _revoke)
     revoke.add_argument("mcp_id", metavar="MCP_ID")
+
+
+async def _update(service: AdminService, args: argparse.Namespace) -> int:
+    config: dict[str, object] = {}
+    for key, value in (("methods", args.methods), ("tags", args.tags)):
+        if value is not None:
+            config[key] = comma_list(value)
+    if args.tool_exposure is not None:
+        config["tool_exposure"] = args.tool_exposure
+    if args.max_limit is not None:
+        config["max_limit"] = _whole_number(args.max_limit, "--max-limit")
+    if args.require is not None:
+        config["require_api_token_auth"] = args.require
+    body: dict[str, object] = {}
+    if args.name is not None:
+        body["name"] = args.name
+    if config:
+        body["config"] = config
+    if args.expires_at is not None:
+        body["expires_at"] = None if args.expires_at == "never" else args.expires_at
+    if not body:
+        raise ValueError("nothing to change: give at least one of --name, --methods, --tags, --expires-at, ...")
+    server = await service.update_mcp_server(args.mcp_id, parse_input(McpServerPatch, body))
+    methods = ", ".join(server.methods) or "any"
+    tags = ", ".join(server.tags) or "any"
+    print(f"Updated MCP server {server.id} ({server.name}): methods [{methods}], tags [{tags}]")
+    print(f"Expires: {shown_time(server.expires_at)}; tool exposure: {server.tool_exposure}")
+    return 0
 
 
 async def _create(service: AdminService, args: argparse.Namespace) -> int:
