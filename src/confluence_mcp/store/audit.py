@@ -45,7 +45,8 @@ def cursor_after(record: AuditRecord) -> str:
 
 def cursor_position(cursor: str) -> Position:
     """Return the position a cursor names; raise InvalidInput (field ``cursor``) for one that is not ours."""
-    problem = InvalidInput("cursor: not a cursor this server gave; pass next_cursor as it came", field="cursor")
+    why = "not a cursor this server gave; pass next_cursor as it came"
+    problem = InvalidInput(f"cursor: {why}", field="cursor", details=[{"field": "cursor", "message": why}])
     if len(cursor) > _CURSOR_MAX:
         raise problem
     try:
