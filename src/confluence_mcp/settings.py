@@ -77,7 +77,7 @@ class ServerSettings(_Model):
     fast_path: bool = True
     """Answer well-formed stateless tools/call, tools/list and ping without the SDK's per-request machinery."""
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
-    """How often expired MCP servers are deleted (SQLite and memory stores)."""
+    """How often expired MCP servers and API tokens, and audit records past retention, are deleted."""
     shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
     """On SIGTERM, how long calls in flight may take to finish before the server stops anyway."""
     metrics_require_token: bool = False
