@@ -77,7 +77,7 @@ class ServerSettings(_Model):
     fast_path: bool = True
     """Answer well-formed stateless tools/call, tools/list and ping without the SDK's per-request machinery."""
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
-    """How often expired MCP servers are deleted (SQLite and memory stores)."""
+    """How often expired MCP servers and API tokens, and audit records past retention, are deleted."""
     shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
     """On SIGTERM, how long calls in flight may take to finish before the server stops anyway."""
     metrics_require_token: bool = False
@@ -173,6 +173,20 @@ class LoggingSettings(_Model):
     format: Literal["text", "json"] = "text"
     """``json``: one JSON object per line, with one line per MCP request (request id, MCP server id, method,
     tool, status, upstream status, duration) in place of uvicorn's access log."""
+
+
+class AuditSettings(_Model):
+    """The audit log: every tools/call and every admin change, in the store, for ``retention_days``."""
+
+    retention_days: int = Field(default=30, ge=0, le=3650)
+    """Days records are kept (the expiry sweep deletes older ones). 0 turns the audit log off: nothing is
+    recorded, and the sweep deletes what earlier runs recorded. Give every process sharing a store the same value."""
+    queue_size: int = Field(default=10_000, ge=1, le=1_000_000)
+    """Records waiting for the writer at most; when full, the oldest is dropped (counted, with a warning)."""
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+    """Records one store write takes at most; a full batch is written without waiting for the interval."""
+    flush_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    """How often the writer stores what is waiting."""
 
 
 class StoreSettings(_Model):
@@ -273,6 +287,7 @@ class Settings(BaseSettings):
     """OpenAPI documents to serve; empty means our own (openapi/confluence.yaml)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     logging: LoggingSettings = LoggingSettings()
+    audit: AuditSettings = AuditSettings()
     accounts: tuple[StaticAccount, ...] = ()
     servers: tuple[StaticServer, ...] = ()
     embedded_defaults: bool = Field(default=False, exclude=True)

@@ -36,6 +36,8 @@ ROUTES = {
     ("GET", "/integrated-account/{account_id}/mcp/{mcp_id}"),
     ("PATCH", "/integrated-account/{account_id}/mcp/{mcp_id}"),
     ("DELETE", "/integrated-account/{account_id}/mcp/{mcp_id}"),
+    ("GET", "/integrated-account/{account_id}/mcp/{mcp_id}/logs"),
+    ("GET", "/audit-log"),
 }
 
 

@@ -588,7 +588,7 @@ async def test_sqlite_file_of_schema_version_2_upgrades_and_its_api_tokens_becom
     assert upgraded == by_hash == token
     assert (upgraded.scope, upgraded.mcp_server_ids) == ("admin", ())
     assert upgraded.opens_admin_api()
-    assert await _sqlite_scalar(sqlite_path, "PRAGMA user_version") == len(MIGRATIONS) == 3
+    assert await _sqlite_scalar(sqlite_path, "PRAGMA user_version") == len(MIGRATIONS)
     with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
         await _sqlite_scalar(sqlite_path, "UPDATE api_tokens SET scope = 'root'")
 

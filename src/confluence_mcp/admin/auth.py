@@ -29,8 +29,8 @@ def bearer_token(authorization: str | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-async def require_api_token(request: Request, lookup: Callable[[str], Awaitable[ApiToken | None]]) -> None:
-    """Raise Unauthorized unless the request carries a live admin token (``lookup`` finds a token's record)."""
+async def require_api_token(request: Request, lookup: Callable[[str], Awaitable[ApiToken | None]]) -> ApiToken:
+    """Return the live admin token the request carries, else raise Unauthorized (``lookup`` finds its record)."""
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise Unauthorized(
@@ -51,3 +51,4 @@ async def require_api_token(request: Request, lookup: Callable[[str], Awaitable[
             " token (create one with: confluence-mcp api-tokens create NAME)",
             headers={"WWW-Authenticate": challenge("invalid_token")},
         )
+    return record

@@ -17,7 +17,8 @@ __all__ = ["OperationSpec", "build_document"]
 _PATH_PARAMETER = re.compile(r"\{([a-z_]+)\}")
 
 _ERROR_TEXT = {
-    400: "The body is not JSON (invalid_json), or a field breaks a rule (invalid_value); details name the fields.",
+    400: "The body is not JSON (invalid_json), or a field or query parameter breaks a rule (invalid_value);"
+    " details name them.",
     401: "No or a bad 'Authorization: Bearer <API token>', or an MCP client token (scope mcp) instead of an admin one.",
     404: "No such record (or an MCP server under another account).",
     409: "The record is declared in the settings file; change it there.",
@@ -32,7 +33,11 @@ Every MCP server is a secret URL `<public_url>/mcp/<token>`; the token is shown 
 Every route except this document needs `Authorization: Bearer <API token>` with an admin token (scope `admin`,
 the default of `confluence-mcp api-tokens create NAME`); MCP client tokens (scope `mcp`) are refused here.
 Errors answer `{"error": CODE, "message": TEXT, "details": ...}`. Secrets are write-only: responses show
-`auth: {type, username}`, never the password. Times are ISO-8601 UTC."""
+`auth: {type, username}`, never the password. Times are ISO-8601 UTC.
+
+The audit log (`GET /audit-log`; one MCP server's tool calls at `.../mcp/{mcp_id}/logs`) records every tool call
+and every change made here or with the CLI: who, what, which record or tool, the argument keys (never values),
+the outcome and how long it took. Pages run newest first; pass `next_cursor` as `cursor` for older ones."""
 
 
 _Refs = dict[tuple[Any, JsonSchemaMode], dict[str, Any]]  # (model, mode) -> {"$ref": ...}
@@ -51,6 +56,8 @@ class OperationSpec:
     response: type[BaseModel] | None = None
     public: bool = False
     """True for a route that needs no API token."""
+    query: type[BaseModel] | None = None
+    """The model of the query parameters, when the operation takes any."""
 
 
 def build_document(operations: Sequence[OperationSpec], *, version: str) -> dict[str, Any]:
@@ -69,6 +76,8 @@ def build_document(operations: Sequence[OperationSpec], *, version: str) -> dict
             "summary": op.summary,
             "responses": _responses(op, refs, bool(names)),
         }
+        if op.query is not None:
+            operation["parameters"] = _query_parameters(op.query)
         if op.body is not None:
             operation["requestBody"] = {
                 "required": True,
@@ -125,6 +134,8 @@ def _responses(op: OperationSpec, refs: _Refs, has_ids: bool) -> dict[str, Any]:
     errors: list[int] = [] if op.public else [401]
     if op.body is not None:
         errors += [400, 413, 422]
+    elif op.query is not None:
+        errors.append(400)
     if has_ids:
         errors.append(404)
     if has_ids and op.method in ("PATCH", "DELETE"):
@@ -132,3 +143,24 @@ def _responses(op: OperationSpec, refs: _Refs, has_ids: bool) -> dict[str, Any]:
     for status in sorted(errors):
         responses[str(status)] = {"$ref": f"#/components/responses/{status}"}
     return responses
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """Return the OpenAPI query parameters of ``model``'s fields, each with its schema and description."""
+    schema = model.model_json_schema(mode="validation")
+    required = set(schema.get("required", ()))
+    parameters: list[dict[str, Any]] = []
+    for name, field_schema in schema["properties"].items():
+        field_schema = dict(field_schema)
+        field_schema.pop("title", None)
+        description = field_schema.pop("description", None)
+        options = [option for option in field_schema.pop("anyOf", []) if option != {"type": "null"}]
+        if len(options) == 1:  # an optional parameter is left out, never sent as null
+            field_schema.update(options[0])
+        if "default" in field_schema and field_schema["default"] is None:
+            del field_schema["default"]
+        parameter: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": field_schema}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters

@@ -1,6 +1,7 @@
 """The admin REST API (integrated accounts and their MCP servers) and its OpenAPI document.
 
-Paths follow Truto's, at the root: ``/integrated-account[/{account_id}[/mcp[/{mcp_id}]]]``. Every route but
+Paths follow Truto's, at the root: ``/integrated-account[/{account_id}[/mcp[/{mcp_id}[/logs]]]]``, and
+``/audit-log``. Every route but
 ``GET /admin/openapi.json`` needs an admin token. Bodies are read under ``server.max_body_bytes``, parsed, shaped
 by ``admin.models`` and handed to ``AdminService``; every failure becomes a JSON error via ``admin.http_errors``.
 """
@@ -19,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from confluence_mcp import __version__, asgi
+from confluence_mcp.admin.audit import Auditor
 from confluence_mcp.admin.auth import require_api_token
 from confluence_mcp.admin.http_errors import error_response, internal_error_response
 from confluence_mcp.admin.models import (
@@ -26,22 +28,27 @@ from confluence_mcp.admin.models import (
     AccountList,
     AccountPatch,
     AccountView,
+    AuditEntryView,
+    AuditLogPage,
+    AuditLogQuery,
     AuthView,
     McpConfigView,
+    McpLogsQuery,
     McpServerCreatedView,
     McpServerInput,
     McpServerList,
     McpServerPatch,
     McpServerView,
     parse_input,
+    parse_query,
 )
 from confluence_mcp.admin.openapi import OperationSpec, build_document
 from confluence_mcp.admin.service import AdminService, NewMcpServer
 from confluence_mcp.asgi import Receive, Scope, Send
 from confluence_mcp.errors import BodyTooLarge, ConfluenceMcpError, MalformedJson, MethodNotAllowed, PayloadTooLarge
-from confluence_mcp.store.base import Account, McpServer
+from confluence_mcp.store.base import Account, AuditPage, McpServer
 
-__all__ = ["OPENAPI_PATH", "account_view", "admin_routes", "mcp_server_view"]
+__all__ = ["OPENAPI_PATH", "account_view", "admin_routes", "audit_page_view", "mcp_server_view"]
 
 log = logging.getLogger("confluence_mcp.admin")
 
@@ -50,9 +57,12 @@ ACCOUNTS = "/integrated-account"
 ACCOUNT = "/integrated-account/{account_id}"
 SERVERS = "/integrated-account/{account_id}/mcp"
 SERVER = "/integrated-account/{account_id}/mcp/{mcp_id}"
+SERVER_LOGS = "/integrated-account/{account_id}/mcp/{mcp_id}/logs"
+AUDIT_LOG = "/audit-log"
 
 Handler = Callable[[Request, AdminService], Awaitable[Response]]
 _Body = TypeVar("_Body", bound=BaseModel)
+_Query = TypeVar("_Query", bound=BaseModel)
 
 
 def admin_routes() -> list[BaseRoute]:
@@ -86,7 +96,7 @@ class _Resource:
 
     async def _answer(self, request: Request) -> Response:
         runtime = request.app.state.runtime
-        await require_api_token(request, runtime.resolver.api_token)
+        token = await require_api_token(request, runtime.resolver.api_token)
         handler = self._handlers.get(request.method)
         if handler is None:
             allowed = ", ".join(sorted(self._handlers))
@@ -96,6 +106,7 @@ class _Resource:
             runtime.settings,
             lambda: runtime.catalog.tools,
             on_change=runtime.resolver.invalidate,  # so a revoked URL dies at once in this process
+            auditor=None if runtime.audit is None else Auditor(token.id, runtime.audit.append, runtime.audit.new_id),
         )
         return await handler(request, service)
 
@@ -128,6 +139,10 @@ async def _body(request: Request, model: type[_Body]) -> _Body:
     return parse_input(model, await read_json(request, limit))
 
 
+def _query(request: Request, model: type[_Query]) -> _Query:
+    return parse_query(model, dict(request.query_params))
+
+
 def _json(model: BaseModel, status: int = 200) -> JSONResponse:
     return JSONResponse(model.model_dump(mode="json"), status_code=status)
 
@@ -156,6 +171,26 @@ def mcp_server_view(server: McpServer) -> McpServerView:
         created_at=server.created_at,
         updated_at=server.updated_at,
     )
+
+
+def audit_page_view(page: AuditPage) -> AuditLogPage:
+    """Return a page of audit records as the API shows it."""
+    entries = [
+        AuditEntryView(
+            id=r.id,
+            at=r.at,
+            actor=r.actor,
+            action=r.action,
+            target=r.target,
+            argument_keys=list(r.argument_keys),
+            outcome=r.outcome,
+            reason=r.reason,
+            upstream_status=r.upstream_status,
+            duration_ms=r.duration_ms,
+        )
+        for r in page.records
+    ]
+    return AuditLogPage(result=entries, next_cursor=page.next_cursor)
 
 
 def _created_view(created: NewMcpServer) -> McpServerCreatedView:
@@ -231,6 +266,16 @@ async def _delete_mcp_server(request: Request, service: AdminService) -> Respons
     return Response(status_code=204)
 
 
+async def _mcp_server_logs(request: Request, service: AdminService) -> Response:
+    params = request.path_params
+    page = await service.mcp_server_logs(params["account_id"], params["mcp_id"], _query(request, McpLogsQuery))
+    return _json(audit_page_view(page))
+
+
+async def _audit_log(request: Request, service: AdminService) -> Response:
+    return _json(audit_page_view(await service.audit_log(_query(request, AuditLogQuery))))
+
+
 _OPERATIONS: tuple[tuple[OperationSpec, Handler], ...] = (
     (
         OperationSpec(
@@ -293,6 +338,30 @@ _OPERATIONS: tuple[tuple[OperationSpec, Handler], ...] = (
     (
         OperationSpec("DELETE", SERVER, "deleteMcpServer", "Revoke an MCP server: its URL dies at once", 204),
         _delete_mcp_server,
+    ),
+    (
+        OperationSpec(
+            "GET",
+            SERVER_LOGS,
+            "listMcpServerLogs",
+            "List an MCP server's tool calls, newest first (argument keys, never values)",
+            200,
+            response=AuditLogPage,
+            query=McpLogsQuery,
+        ),
+        _mcp_server_logs,
+    ),
+    (
+        OperationSpec(
+            "GET",
+            AUDIT_LOG,
+            "listAuditLog",
+            "List the audit log, newest first: tool calls and admin changes",
+            200,
+            response=AuditLogPage,
+            query=AuditLogQuery,
+        ),
+        _audit_log,
     ),
 )
 

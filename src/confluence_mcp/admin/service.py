@@ -12,8 +12,18 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 
-from confluence_mcp.admin.models import AccountInput, AccountPatch, McpServerInput, McpServerPatch
+from confluence_mcp.admin.audit import Auditor, audited, status_filter
+from confluence_mcp.admin.durations import since_time
+from confluence_mcp.admin.models import (
+    AccountInput,
+    AccountPatch,
+    AuditLogQuery,
+    McpLogsQuery,
+    McpServerInput,
+    McpServerPatch,
+)
 from confluence_mcp.admin.rules import (
     atlassian_token_expiry,
     check_instance_url,
@@ -31,7 +41,7 @@ from confluence_mcp.admin.static import STATIC_SERVER_PREFIX
 from confluence_mcp.errors import Conflict, NotFound
 from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings
-from confluence_mcp.store.base import Account, ApiToken, McpServer, Store, TokenScope
+from confluence_mcp.store.base import Account, ApiToken, AuditFilter, AuditPage, McpServer, Store, TokenScope
 from confluence_mcp.store.tokens import hash_token, mint_api_token, mint_mcp_token, new_id
 
 __all__ = ["AdminService", "NewApiToken", "NewMcpServer"]
@@ -86,8 +96,11 @@ class AdminService:
         on_change: Callable[[], None] = _nothing,
         clock: Callable[[], datetime] = _utc_now,
         public_url: str | None = None,
+        auditor: Auditor | None = None,
     ) -> None:
         self._store = store
+        self.auditor = auditor
+        """Who makes this service's changes and where their audit records go; None records nothing."""
         self._settings = settings
         self._public_url = (public_url or settings.public_url).rstrip("/")
         self._tools = tools  # a callable, so the CLI builds the catalog only for commands that need it
@@ -100,6 +113,7 @@ class AdminService:
 
     # Integrated accounts
 
+    @audited("account.create", target=attrgetter("id"))
     async def create_account(self, body: AccountInput) -> Account:
         """Check and store a new account."""
         account = new_account(new_id("acc"), body, self._settings.upstream, self._clock())
@@ -115,6 +129,7 @@ class AdminService:
         """Return one account, or raise NotFound."""
         return await self._store.get_account(account_id)
 
+    @audited("account.update", target="account_id")
     async def update_account(self, account_id: str, body: AccountPatch) -> Account:
         """Apply the keys given in ``body``; keys absent stay, ``auth`` is replaced whole."""
         account = await self._store.get_account(account_id)
@@ -147,6 +162,7 @@ class AdminService:
         self._on_change()
         return updated
 
+    @audited("account.delete", target="account_id")
     async def delete_account(self, account_id: str) -> int:
         """Delete an account and its MCP servers (their URLs die at once); return how many servers went."""
         await self._store.get_account(account_id)
@@ -165,6 +181,7 @@ class AdminService:
 
     # MCP servers
 
+    @audited("mcp_server.create", target=attrgetter("server.id"))
     async def create_mcp_server(self, account_id: str, body: McpServerInput) -> NewMcpServer:
         """Check filters and expiry, mint a token and store the server; the token is returned this once."""
         await self._store.get_account(account_id)
@@ -189,6 +206,7 @@ class AdminService:
             raise NotFound(f"MCP server {server_id!r} not found")
         return server
 
+    @audited("mcp_server.update", target="server_id")
     async def update_mcp_server(
         self, server_id: str, body: McpServerPatch, *, account_id: str | None = None
     ) -> McpServer:
@@ -228,6 +246,7 @@ class AdminService:
         self._on_change()
         return updated
 
+    @audited("mcp_server.delete", target="server_id")
     async def delete_mcp_server(self, server_id: str, *, account_id: str | None = None) -> None:
         """Revoke an MCP server: its URL answers 404 from now on."""
         server = await self.get_mcp_server(server_id, account_id=account_id)
@@ -237,6 +256,7 @@ class AdminService:
 
     # API tokens
 
+    @audited("api_token.create", target=attrgetter("record.id"))
     async def create_api_token(
         self,
         name: str,
@@ -270,10 +290,33 @@ class AdminService:
         """Return every API token, oldest first."""
         return await self._store.list_api_tokens()
 
+    @audited("api_token.revoke", target="token_id")
     async def delete_api_token(self, token_id: str) -> None:
         """Revoke an API token."""
         await self._store.delete_api_token(token_id)
         self._on_change()
+
+    # Audit log
+
+    async def audit_log(self, query: AuditLogQuery) -> AuditPage:
+        """Return audit records newest first: tool calls and admin changes, by actor, action and time."""
+        since = None if query.since is None else since_time(query.since, self._clock())
+        filters = AuditFilter(actor=query.actor, action=query.action, since=since)
+        return await self._store.list_audit(filters, query.cursor, query.limit)
+
+    async def mcp_server_logs(self, account_id: str, server_id: str, query: McpLogsQuery) -> AuditPage:
+        """Return one MCP server's tool calls newest first, by tool, status and time (NotFound as get_mcp_server)."""
+        await self.get_mcp_server(server_id, account_id=account_id)
+        outcome, upstream_status = (None, None) if query.status is None else status_filter(query.status)
+        filters = AuditFilter(
+            actor=server_id,
+            action="tools/call",
+            target=query.tool,
+            outcome=outcome,
+            upstream_status=upstream_status,
+            since=None if query.since is None else since_time(query.since, self._clock()),
+        )
+        return await self._store.list_audit(filters, query.cursor, query.limit)
 
     # Rules
 

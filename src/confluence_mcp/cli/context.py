@@ -1,7 +1,8 @@
 """What the administration commands share: the settings options, and running a command through ``AdminService``.
 
 The commands open the store named by the settings directly (no server needs to run) and go through
-``AdminService``, so they apply the same rules as the admin REST API. Its errors name body fields
+``AdminService``, so they apply the same rules as the admin REST API, and their changes reach the audit log
+as the actor ``cli`` (written when the command ends, whether it succeeded or not). Its errors name body fields
 (``instance_url``); ``add_store_command`` renames them to the flags the user typed (``--instance-url``).
 """
 
@@ -15,11 +16,13 @@ from typing import Any
 
 import anyio
 
+from confluence_mcp.admin.audit import CLI_ACTOR, Auditor
 from confluence_mcp.admin.rules import reworded
 from confluence_mcp.admin.service import AdminService
 from confluence_mcp.errors import ConfigError, InvalidInput
 from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings, load_settings
+from confluence_mcp.store.base import AuditRecord
 
 __all__ = ["Command", "add_settings_options", "add_store_command", "settings_from"]
 
@@ -71,12 +74,18 @@ async def _with_service(settings: Settings, command: Command, args: argparse.Nam
     if settings.store_url.startswith("memory://"):
         raise ConfigError("store.url: memory:// forgets everything when this command ends; use sqlite or redis")
     store = open_store(settings.store_url, cipher=secret_cipher(settings))
+    records: list[AuditRecord] = []
+    auditor = Auditor(CLI_ACTOR, records.append) if settings.audit.retention_days > 0 else None
     await store.open()
     try:
-        service = AdminService(store, settings, functools.partial(_tools, settings), public_url=_running_url(settings))
+        tools = functools.partial(_tools, settings)
+        service = AdminService(store, settings, tools, public_url=_running_url(settings), auditor=auditor)
         return await command(service, args)
     finally:
-        await store.close()
+        try:
+            await store.append_audit(records)
+        finally:
+            await store.close()
 
 
 def _tools(settings: Settings) -> tuple[Tool, ...]:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from confluence_mcp.admin.durations import parse_duration
 from confluence_mcp.admin.models import iso_z
 
 __all__ = ["add_expiry_options", "comma_list", "expires_at", "parse_duration"]
-
-_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def comma_list(value: str) -> list[str]:
@@ -24,14 +21,6 @@ def add_expiry_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--expires-in", metavar="DURATION", help="e.g. 90s, 15m, 1h, 30d, 2w (default: never)")
     group.add_argument("--expires-at", metavar="ISO", help="e.g. 2026-12-31T00:00:00Z (default: never)")
-
-
-def parse_duration(text: str, flag: str = "--expires-in") -> timedelta:
-    """Return the length of ``90s``, ``15m``, ``1h``, ``30d`` or ``2w``; raise ValueError naming ``flag``."""
-    match = _DURATION.match(text.strip().lower())
-    if match is None:
-        raise ValueError(f"{flag}: {text!r} is not a duration such as 90s, 15m, 1h, 30d or 2w")
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
 def expires_at(args: argparse.Namespace) -> str | None:

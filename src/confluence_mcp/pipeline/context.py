@@ -42,6 +42,8 @@ class Call:
     """``time.perf_counter()`` when the pipeline started the call."""
     upstream_seconds: float = 0.0
     """How long the upstream exchange took (set by ``send``)."""
+    sent_arguments: Mapping[str, Any] | None = None
+    """The agent's arguments, kept by ``cursor`` when it swaps them (for observers that report what was sent)."""
 
 
 class Step(Protocol):

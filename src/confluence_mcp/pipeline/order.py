@@ -12,7 +12,8 @@
    10. shape        Confluence's answer -> the agent's result           steps/shape.py
     finishers       refine the outcome: next_cursor (list tools)        steps/paging.py
     observers       see every finished call: fair_share (gives the slot back),
-                    metrics (observers/metrics.py), log (observers/log.py)
+                    metrics (observers/metrics.py), log (observers/log.py),
+                    audit (observers/audit.py: queues a record; a writer task stores it)
 
 A step that raises ToolCallFailed ends the call with a tool error; one that raises another of our errors
 (UnknownTool, UnknownMcpServer) refuses it with a JSON-RPC error; a step that sets ``call.outcome`` ends the
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from confluence_mcp.pipeline.catalog import Catalog
 from confluence_mcp.pipeline.observers.access import RecordCall
+from confluence_mcp.pipeline.observers.audit import AuditCalls
 from confluence_mcp.pipeline.observers.log import LogOutcome
 from confluence_mcp.pipeline.observers.metrics import CallMetrics
 from confluence_mcp.pipeline.resolver import TokenResolver
@@ -38,6 +40,7 @@ from confluence_mcp.pipeline.steps.shape import ShapeResult
 from confluence_mcp.pipeline.steps.transform import BuildRequest
 from confluence_mcp.pipeline.steps.visibility import CheckVisible
 from confluence_mcp.settings import LimitSettings
+from confluence_mcp.store.audit_queue import AuditQueue
 from confluence_mcp.upstream.client import UpstreamClient
 
 
@@ -49,6 +52,7 @@ def build_pipeline(
     metrics: CallMetrics | None = None,
     *,
     access_log: bool = False,
+    audit: AuditQueue | None = None,
 ) -> Pipeline:
     """Return the pipeline every tools/call runs through, built once at start-up."""
     fair_share = FairShare(limits or LimitSettings())
@@ -68,5 +72,11 @@ def build_pipeline(
         ),
         finishers=(AddNextCursor(),),
         # The access observer only where the JSON access log is on: it fills that log's per-request record.
-        observers=(fair_share, metrics, LogOutcome(), *((RecordCall(),) if access_log else ())),
+        observers=(
+            fair_share,
+            metrics,
+            LogOutcome(),
+            *((AuditCalls(audit),) if audit is not None else ()),  # none when audit.retention_days is 0
+            *((RecordCall(),) if access_log else ()),
+        ),
     )

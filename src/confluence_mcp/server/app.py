@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -28,7 +28,8 @@ from confluence_mcp.server.endpoint import FrontDoor, McpEndpoint
 from confluence_mcp.server.health import health_routes
 from confluence_mcp.server.lean import LeanPath
 from confluence_mcp.server.sdk import SdkBridge
-from confluence_mcp.settings import SECRET_KEY_ENV, Settings
+from confluence_mcp.settings import SECRET_KEY_ENV, AuditSettings, Settings
+from confluence_mcp.store.audit_queue import AuditQueue
 from confluence_mcp.store.base import Store
 from confluence_mcp.store.cipher import Cipher, load_or_create_key_file
 from confluence_mcp.store.opening import open_store
@@ -46,6 +47,8 @@ class Runtime:
     catalog: Catalog
     resolver: TokenResolver
     cipher: Cipher
+    audit: AuditQueue | None = None
+    """Where tool calls and admin API changes queue their audit records; None when the audit log is off."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -79,12 +82,21 @@ def create_app(
     resolver = TokenResolver(the_store, catalog, ttl=settings.server.token_cache_seconds)
     upstream = UpstreamClient(open_sender(settings.upstream, transport), settings.upstream.retry)
     metrics = CallMetrics(t.name for t in catalog.tools)
+    audit = audit_queue(settings.audit)
     pipeline = build_pipeline(
-        catalog, resolver, upstream, settings.limits, metrics, access_log=settings.logging.format == "json"
+        catalog,
+        resolver,
+        upstream,
+        settings.limits,
+        metrics,
+        access_log=settings.logging.format == "json",
+        audit=audit,
     )
     answers = Answers(pipeline)
     sdk = SdkBridge(catalog, answers, max_body_bytes=settings.server.max_body_bytes)
-    runtime = Runtime(settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher)
+    runtime = Runtime(
+        settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher, audit=audit
+    )
     runtime.extra["sdk"] = sdk
     runtime.extra["pipeline"] = pipeline
     runtime.extra["metrics"] = metrics
@@ -98,10 +110,14 @@ def create_app(
             try:
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(sdk.run)
-                    tasks.start_soon(_sweep_forever, the_store, settings.server.sweep_interval_seconds)
+                    tasks.start_soon(_sweep_forever, the_store, settings.server.sweep_interval_seconds, settings.audit)
+                    if audit is not None:
+                        tasks.start_soon(audit.run, the_store)
                     yield
                     tasks.cancel_scope.cancel()
             finally:
+                if audit is not None:  # the writer has stopped; what it had not written yet goes now
+                    await audit.aclose(the_store)
                 await upstream.aclose()
         finally:
             if owns_store:
@@ -125,14 +141,37 @@ def wrap(app: Starlette) -> Any:
     return FrontDoor(app, app.state.mcp_endpoint)
 
 
-async def _sweep_forever(store: Store, interval: float) -> None:
-    """Delete expired MCP servers and API tokens periodically (Redis also expires keys by itself)."""
+def audit_queue(settings: AuditSettings) -> AuditQueue | None:
+    """Return the audit queue the settings ask for, or None when the audit log is off (retention 0)."""
+    if settings.retention_days == 0:
+        return None
+    return AuditQueue(
+        capacity=settings.queue_size, batch_size=settings.batch_size, interval=settings.flush_interval_seconds
+    )
+
+
+async def _sweep_forever(store: Store, interval: float, audit: AuditSettings) -> None:
+    """Every ``interval`` seconds, delete expired MCP servers and API tokens, and audit records past retention."""
+    retention = timedelta(days=audit.retention_days)  # 0: the audit log is off, and nothing of it is kept
     while True:
         await anyio.sleep(interval)
-        try:
-            removed = await store.delete_expired(datetime.now(UTC))
-        except Exception:  # a sweep failure must not stop the server; the next sweep retries
-            log.exception("sweeping expired records failed")
-            continue
+        await sweep_once(store, retention)
+
+
+async def sweep_once(store: Store, audit_retention: timedelta) -> None:
+    """Delete what has expired and the audit records older than ``audit_retention``; log failures, never raise."""
+    now = datetime.now(UTC)
+    try:
+        removed = await store.delete_expired(now)
+    except Exception:  # a sweep failure must not stop the server; the next sweep retries
+        log.exception("sweeping expired records failed")
+    else:
         if removed:
             log.info("swept %d expired records", removed)
+    try:
+        old = await store.delete_audit_before(now - audit_retention)
+    except Exception:
+        log.exception("deleting old audit records failed")
+    else:
+        if old:
+            log.info("deleted %d audit records older than %d days", old, audit_retention.days)

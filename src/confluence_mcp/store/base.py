@@ -1,8 +1,8 @@
-"""The store contract: records for accounts, MCP servers and API tokens, and the Store protocol."""
+"""The store contract: records for accounts, MCP servers, API tokens and the audit log, and the Store protocol."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
@@ -79,6 +79,65 @@ class ApiToken:
     def opens_mcp_server(self, server_id: str) -> bool:
         """Return whether this token is accepted as the bearer of MCP server ``server_id``."""
         return self.scope == "mcp" and (not self.mcp_server_ids or server_id in self.mcp_server_ids)
+
+
+AuditOutcome = Literal["ok", "error", "refused"]
+AUDIT_PAGE_MAX = 500
+"""The most records one ``list_audit`` call returns."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One tool call or admin change: ids, names and keys only, never a token, a secret or an argument value."""
+
+    id: str
+    at: datetime
+    actor: str
+    """The MCP server id (tool calls), the admin token id (admin API changes) or ``cli`` (CLI changes)."""
+    action: str
+    """``tools/call``, or ``account.create``, ``mcp_server.update``, ``api_token.revoke``, ..."""
+    target: str | None
+    """The tool name (tool calls) or the id of the record changed (None when a create failed)."""
+    argument_keys: tuple[str, ...]
+    """The argument keys the agent sent, or the body fields an admin change gave (``auth.password``)."""
+    outcome: AuditOutcome
+    """``ok``; ``error``: it ran and failed; ``refused``: it did not run (a rule, a cap, an unknown tool)."""
+    reason: str | None = None
+    """The error class behind ``error`` or ``refused`` (``InvalidArguments``, ``NotFound``, ``CallsThrottled``)."""
+    upstream_status: int | None = None
+    """Confluence's HTTP status, for tool calls that reached it."""
+    duration_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """What a list keeps: every given field must match (``since`` is inclusive)."""
+
+    actor: str | None = None
+    action: str | None = None
+    target: str | None = None
+    outcome: AuditOutcome | None = None
+    upstream_status: int | None = None
+    since: datetime | None = None
+
+    def matches(self, record: AuditRecord) -> bool:
+        """Return whether ``record`` passes every field of this filter."""
+        return (
+            (self.actor is None or record.actor == self.actor)
+            and (self.action is None or record.action == self.action)
+            and (self.target is None or record.target == self.target)
+            and (self.outcome is None or record.outcome == self.outcome)
+            and (self.upstream_status is None or record.upstream_status == self.upstream_status)
+            and (self.since is None or record.at >= self.since)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    """Records newest first, and the cursor of the next page (None: nothing older matches)."""
+
+    records: tuple[AuditRecord, ...]
+    next_cursor: str | None
 
 
 Record = TypeVar("Record", Account, McpServer, ApiToken)
@@ -161,3 +220,12 @@ class Store(Protocol):
 
     async def find_api_token_by_hash(self, token_hash: str, now: datetime) -> ApiToken | None:
         """Return the live API token with this hash, or None if missing or expired at ``now``."""
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        """Store audit records (a batch, in one write where the backend allows)."""
+
+    async def list_audit(self, filters: AuditFilter, cursor: str | None, limit: int) -> AuditPage:
+        """Return audit records newest first (see ``store.audit``); InvalidInput for a cursor not ours."""
+
+    async def delete_audit_before(self, before: datetime) -> int:
+        """Delete audit records older than ``before``; return how many went."""

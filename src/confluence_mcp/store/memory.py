@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 
 from confluence_mcp.errors import NotFound, StoreError
-from confluence_mcp.store.base import Account, ApiToken, McpServer, is_expired, oldest_first
+from confluence_mcp.store.audit import page_of
+from confluence_mcp.store.base import (
+    Account,
+    ApiToken,
+    AuditFilter,
+    AuditPage,
+    AuditRecord,
+    McpServer,
+    is_expired,
+    oldest_first,
+)
 from confluence_mcp.store.cipher import Cipher
 
 __all__ = ["MemoryStore"]
@@ -23,6 +34,7 @@ class MemoryStore:
         self._server_ids_by_hash: dict[str, str] = {}
         self._api_tokens: dict[str, ApiToken] = {}
         self._api_token_ids_by_hash: dict[str, str] = {}
+        self._audit: dict[str, AuditRecord] = {}
 
     async def open(self) -> None:
         """Nothing to connect to."""
@@ -34,6 +46,7 @@ class MemoryStore:
         self._server_ids_by_hash.clear()
         self._api_tokens.clear()
         self._api_token_ids_by_hash.clear()
+        self._audit.clear()
 
     # Accounts
 
@@ -139,6 +152,23 @@ class MemoryStore:
         token_id = self._api_token_ids_by_hash.get(token_hash)
         token = None if token_id is None else self._api_tokens[token_id]
         return None if token is None or is_expired(token.expires_at, now) else token
+
+    # Audit log
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        """Store audit records."""
+        self._audit.update((record.id, record) for record in records)
+
+    async def list_audit(self, filters: AuditFilter, cursor: str | None, limit: int) -> AuditPage:
+        """Return audit records newest first (see ``store.audit``); InvalidInput for a cursor not ours."""
+        return page_of(self._audit.values(), filters, cursor, limit)
+
+    async def delete_audit_before(self, before: datetime) -> int:
+        """Delete audit records older than ``before``; return how many went."""
+        old = [record.id for record in self._audit.values() if record.at < before]
+        for record_id in old:
+            del self._audit[record_id]
+        return len(old)
 
     # Internals
 

@@ -7,9 +7,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from confluence_mcp.store.base import Account, ApiToken, McpServer, Record, utc_text
+from confluence_mcp.store.base import Account, ApiToken, AuditRecord, McpServer, Record, utc_text
 
-__all__ = ["dump_record", "load_record"]
+__all__ = ["dump_audit", "dump_record", "load_audit", "load_record"]
 
 
 def dump_record(record: Account | McpServer | ApiToken) -> str:
@@ -35,3 +35,19 @@ def load_record(kind: type[Record], payload: str | bytes) -> Record:
         elif isinstance(value, list):
             data[name] = tuple(value)
     return kind(**data)
+
+
+def dump_audit(record: AuditRecord) -> str:
+    """Return an audit record as JSON, ``at`` as fixed-width UTC text and the keys as an array."""
+    data = {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+    data["at"] = utc_text(record.at)
+    data["argument_keys"] = list(record.argument_keys)
+    return json.dumps(data, separators=(",", ":"))
+
+
+def load_audit(payload: str | bytes) -> AuditRecord:
+    """Return the audit record ``dump_audit`` wrote."""
+    data: dict[str, Any] = json.loads(payload)
+    data["at"] = datetime.fromisoformat(data["at"])
+    data["argument_keys"] = tuple(data["argument_keys"])
+    return AuditRecord(**data)

@@ -10,6 +10,7 @@ Key layout (``P`` is the key prefix, ``cmcp:`` by default)::
     P api-token:{id}                JSON API token               } both expire at expires_at
     P api-token-hash:{token_hash}   API token id                 }
     P api-tokens                    set of API token ids
+    P audit...                      the audit log (see ``store.redis_audit``)
 
 Expiring records vanish by themselves; the ids they leave in the sets are skipped on reads and
 removed by ``delete_expired``. Multi-key writes run in MULTI/EXEC under WATCH, retried on conflict.
@@ -18,7 +19,7 @@ removed by ``delete_expired``. Multi-key writes run in MULTI/EXEC under WATCH, r
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
@@ -28,9 +29,19 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError, WatchError
 
 from confluence_mcp.errors import NotFound, StoreError
-from confluence_mcp.store.base import Account, ApiToken, McpServer, is_expired, oldest_first
+from confluence_mcp.store.base import (
+    Account,
+    ApiToken,
+    AuditFilter,
+    AuditPage,
+    AuditRecord,
+    McpServer,
+    is_expired,
+    oldest_first,
+)
 from confluence_mcp.store.cipher import Cipher
 from confluence_mcp.store.records_json import dump_record, load_record
+from confluence_mcp.store.redis_audit import RedisAuditLog
 
 __all__ = ["RedisStore"]
 
@@ -47,6 +58,7 @@ class RedisStore:
         self._cipher = cipher
         self._prefix = key_prefix
         self._client: redis.asyncio.Redis | None = None
+        self._audit = RedisAuditLog(key_prefix)
 
     async def open(self) -> None:
         """Connect and check the server answers."""
@@ -261,6 +273,23 @@ class RedisStore:
         if token is None or token.token_hash != token_hash or is_expired(token.expires_at, now):
             return None
         return token
+
+    # Audit log
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        """Store audit records in one MULTI/EXEC; a record whose id is stored already is written again, unchanged."""
+        with self._translated():
+            await self._audit.append(self._redis, records)
+
+    async def list_audit(self, filters: AuditFilter, cursor: str | None, limit: int) -> AuditPage:
+        """Return audit records newest first (see ``store.audit``); InvalidInput for a cursor not ours."""
+        with self._translated():
+            return await self._audit.page(self._redis, filters, cursor, limit)
+
+    async def delete_audit_before(self, before: datetime) -> int:
+        """Delete audit records older than ``before``; return how many went."""
+        with self._translated():
+            return await self._audit.delete_before(self._redis, before)
 
     # Internals
 

@@ -13,15 +13,18 @@ from datetime import datetime
 from typing import cast
 
 from confluence_mcp.errors import StoreError
-from confluence_mcp.store.base import ApiToken, McpServer, TokenScope, ToolExposure, utc_text
+from confluence_mcp.store.base import ApiToken, AuditOutcome, AuditRecord, McpServer, TokenScope, ToolExposure, utc_text
 
 __all__ = [
     "INSERT_ACCOUNT",
     "INSERT_API_TOKEN",
+    "INSERT_AUDIT",
     "INSERT_MCP_SERVER",
     "MIGRATIONS",
     "api_token_from_row",
     "api_token_row",
+    "audit_from_row",
+    "audit_row",
     "migrate",
     "opt_datetime",
     "opt_text",
@@ -85,6 +88,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin' CHECK (scope IN ('admin', 'mcp'))",
         "ALTER TABLE api_tokens ADD COLUMN mcp_server_ids TEXT NOT NULL DEFAULT '[]'",
     ),
+    # 4: the audit log. Lists run newest first by (at, id), optionally of one actor or one action, so each
+    # index ends in (at, id); the retention sweep deletes by at alone. argument_keys is a JSON array.
+    (
+        """CREATE TABLE audit_log (
+            id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT,
+            argument_keys TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'error', 'refused')),
+            reason TEXT,
+            upstream_status INTEGER,
+            duration_ms REAL
+        )""",
+        "CREATE INDEX audit_log_at ON audit_log (at, id)",
+        "CREATE INDEX audit_log_actor ON audit_log (actor, at, id)",
+        "CREATE INDEX audit_log_action ON audit_log (action, at, id)",
+    ),
 )
 
 # Column lists spelled out, so a later ALTER TABLE ... ADD COLUMN cannot shift the values.
@@ -100,6 +122,12 @@ INSERT_MCP_SERVER = (
 INSERT_API_TOKEN = (
     "INSERT INTO api_tokens (id, name, token_hash, created_at, expires_at,"  # noqa: S105  # SQL, not a secret
     " scope, mcp_server_ids) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+INSERT_AUDIT = (
+    # OR IGNORE: a batch retried after a write that did land changes nothing (ids are unique per record).
+    "INSERT OR IGNORE INTO audit_log (id, at, actor, action, target, argument_keys, outcome, reason, upstream_status,"
+    " duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -187,6 +215,36 @@ def api_token_from_row(row: sqlite3.Row) -> ApiToken:
         expires_at=opt_datetime(row["expires_at"]),
         scope=cast(TokenScope, row["scope"]),  # the CHECK constraint keeps it to the two
         mcp_server_ids=tuple(json.loads(row["mcp_server_ids"])),
+    )
+
+
+def audit_row(record: AuditRecord) -> tuple[object, ...]:
+    return (
+        record.id,
+        to_text(record.at),
+        record.actor,
+        record.action,
+        record.target,
+        json.dumps(list(record.argument_keys)),
+        record.outcome,
+        record.reason,
+        record.upstream_status,
+        record.duration_ms,
+    )
+
+
+def audit_from_row(row: sqlite3.Row) -> AuditRecord:
+    return AuditRecord(
+        id=row["id"],
+        at=to_datetime(row["at"]),
+        actor=row["actor"],
+        action=row["action"],
+        target=row["target"],
+        argument_keys=tuple(json.loads(row["argument_keys"])),
+        outcome=cast(AuditOutcome, row["outcome"]),  # the CHECK constraint keeps it to the three
+        reason=row["reason"],
+        upstream_status=row["upstream_status"],
+        duration_ms=row["duration_ms"],
     )
 
 

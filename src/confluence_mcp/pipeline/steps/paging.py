@@ -27,6 +27,7 @@ class DecodeCursor:
         if paging is None:
             return
         assert call.resolved is not None
+        call.sent_arguments = call.arguments
         call.arguments, call.limit_note = paging.upstream_arguments(call.arguments, call.resolved.server.max_limit)
         call.paging = paging
 
