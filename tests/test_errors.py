@@ -10,15 +10,8 @@ from pathlib import Path
 import pytest
 
 from confluence_mcp import errors
-from confluence_mcp.errors import (
-    ANSWERS,
-    ConfluenceMcpError,
-    HttpAnswer,
-    JsonRpcAnswer,
-    SimulatedFailure,
-    ToolErrorAnswer,
-    answer_for,
-)
+from confluence_mcp.error_answers import ANSWERS, HttpAnswer, JsonRpcAnswer, ToolErrorAnswer, answer_for
+from confluence_mcp.errors import ConfluenceMcpError, SimulatedFailure
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

@@ -14,6 +14,7 @@ PACKAGES = [
     "confluence_mcp.store",
     "confluence_mcp.simulator",
     "confluence_mcp.errors",
+    "confluence_mcp.error_answers",
 ]
 
 

@@ -40,7 +40,7 @@
                 └── RateLimited    a 429
 
 Each class maps to exactly one answer (a JSON-RPC error, an admin HTTP error, a tool error result or a
-CLI exit status) in ``ANSWERS`` at the end of this module.
+CLI exit status) in ``ANSWERS``, the one table, in ``error_answers.py``.
 
 Every message names the thing that is wrong: the key, file, JSON pointer, argument or tool.
 Foreign exceptions are translated once, at the boundary that meets them (``raise ... from exc``).
@@ -49,21 +49,16 @@ Foreign exceptions are translated once, at the boundary that meets them (``raise
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "ANSWERS",
-    "Answer",
     "ApiTokenRequired",
     "BodyTooLarge",
     "CallsThrottled",
     "ConfigError",
     "Conflict",
     "ConfluenceMcpError",
-    "ExitAnswer",
     "HostNotAllowed",
-    "HttpAnswer",
     "HttpProblem",
     "InternalFailure",
     "InvalidArguments",
@@ -71,7 +66,6 @@ __all__ = [
     "InvalidInput",
     "InvalidParams",
     "InvalidRequest",
-    "JsonRpcAnswer",
     "MalformedJson",
     "MethodNotAllowed",
     "NotFound",
@@ -83,12 +77,10 @@ __all__ = [
     "RequestRefused",
     "ServiceStarting",
     "ServiceUnavailable",
-    "SimulatedAnswer",
     "SimulatedFailure",
     "SpecError",
     "StoreError",
     "ToolCallFailed",
-    "ToolErrorAnswer",
     "Unauthorized",
     "UnknownMcpServer",
     "UnknownTool",
@@ -98,8 +90,6 @@ __all__ = [
     "UpstreamResponseTooLarge",
     "UpstreamStatusError",
     "UpstreamTimeout",
-    "answer_for",
-    "rpc_answer_for",
 ]
 
 
@@ -307,100 +297,3 @@ class RateLimited(UpstreamStatusError):
 
 class SimulatedFailure(ConfluenceMcpError):
     """Base of the Confluence simulator's own errors: it ships in the package for tests, bench and demo mode."""
-
-
-@dataclass(frozen=True, slots=True)
-class JsonRpcAnswer:
-    """A JSON-RPC error: its code, and the HTTP status it rides on in the handshake and the 2026-07-28 era."""
-
-    code: int
-    status: int
-    modern_status: int
-
-
-@dataclass(frozen=True, slots=True)
-class HttpAnswer:
-    """An admin API error: the HTTP status and the ``error`` code of the ``{error, message, details}`` body."""
-
-    status: int
-    error: str
-
-
-@dataclass(frozen=True, slots=True)
-class ToolErrorAnswer:
-    """A tools/call result with ``isError: true`` whose text is the exception's message (execution errors)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ExitAnswer:
-    """A command-line failure: the message on one stderr line, then this exit status."""
-
-    status: int
-
-
-@dataclass(frozen=True, slots=True)
-class SimulatedAnswer:
-    """The simulator's Confluence-shaped error response, with the status the exception carries."""
-
-
-Answer = JsonRpcAnswer | HttpAnswer | ToolErrorAnswer | ExitAnswer | SimulatedAnswer
-
-# Application codes sit outside JSON-RPC's reserved -32768..-32000 range: -31000 minus the HTTP status.
-_TOOL_ERROR = ToolErrorAnswer()
-
-ANSWERS: dict[type[ConfluenceMcpError], Answer] = {
-    ConfluenceMcpError: HttpAnswer(500, "internal_error"),
-    ConfigError: ExitAnswer(2),
-    SpecError: ExitAnswer(2),
-    StoreError: HttpAnswer(500, "store_error"),
-    NotFound: HttpAnswer(404, "not_found"),
-    InvalidInput: HttpAnswer(400, "invalid_value"),
-    InvalidBody: HttpAnswer(422, "invalid_body"),
-    Conflict: HttpAnswer(409, "conflict"),
-    HttpProblem: HttpAnswer(400, "bad_request"),
-    Unauthorized: HttpAnswer(401, "unauthorized"),
-    MethodNotAllowed: HttpAnswer(405, "method_not_allowed"),
-    PayloadTooLarge: HttpAnswer(413, "payload_too_large"),
-    MalformedJson: HttpAnswer(400, "invalid_json"),
-    ProtocolError: JsonRpcAnswer(-32600, 400, 400),
-    ParseError: JsonRpcAnswer(-32700, 400, 400),
-    InvalidRequest: JsonRpcAnswer(-32600, 400, 400),
-    InvalidParams: JsonRpcAnswer(-32602, 200, 400),
-    UnknownTool: JsonRpcAnswer(-32602, 200, 400),
-    RequestRefused: JsonRpcAnswer(-31400, 400, 400),
-    HostNotAllowed: JsonRpcAnswer(-31403, 421, 421),
-    OriginNotAllowed: JsonRpcAnswer(-31403, 403, 403),
-    UnknownMcpServer: JsonRpcAnswer(-31404, 404, 404),
-    ApiTokenRequired: JsonRpcAnswer(-31401, 401, 401),
-    BodyTooLarge: JsonRpcAnswer(-31413, 413, 413),
-    ServiceStarting: JsonRpcAnswer(-31503, 503, 503),
-    ServiceUnavailable: JsonRpcAnswer(-31503, 503, 503),
-    CallsThrottled: JsonRpcAnswer(-31429, 429, 429),
-    InternalFailure: JsonRpcAnswer(-32603, 500, 500),
-    ToolCallFailed: _TOOL_ERROR,
-    InvalidArguments: _TOOL_ERROR,
-    UpstreamError: _TOOL_ERROR,
-    UpstreamTimeout: _TOOL_ERROR,
-    UpstreamConnectionError: _TOOL_ERROR,
-    UpstreamRefused: _TOOL_ERROR,
-    UpstreamResponseTooLarge: _TOOL_ERROR,
-    UpstreamStatusError: _TOOL_ERROR,
-    RateLimited: _TOOL_ERROR,
-    SimulatedFailure: SimulatedAnswer(),
-}
-"""Every exception class -> its one answer; a test fails when a class of the package is missing here."""
-
-
-def answer_for(exc: ConfluenceMcpError) -> Answer:
-    """Return the answer for ``exc``: its class's entry (the nearest listed ancestor for foreign subclasses)."""
-    for cls in type(exc).__mro__:
-        answer = ANSWERS.get(cls)  # non-ConfluenceMcpError bases (Exception, object) are simply absent
-        if answer is not None:
-            return answer
-    raise AssertionError("unreachable: ConfluenceMcpError is in the table")
-
-
-def rpc_answer_for(exc: ConfluenceMcpError) -> JsonRpcAnswer:
-    """Return the JSON-RPC answer for an MCP-side refusal; anything else is an internal error (-32603)."""
-    answer = answer_for(exc)
-    return answer if isinstance(answer, JsonRpcAnswer) else JsonRpcAnswer(-32603, 200, 200)

@@ -1,4 +1,4 @@
-"""Our exceptions -> admin API responses: status and error code come from the one table, ``errors.ANSWERS``.
+"""Our exceptions -> admin API responses: status and error code come from the one table, ``error_answers.ANSWERS``.
 
 Every admin API error answers ``{"error": CODE, "message": TEXT, "details": ...}``:
 
@@ -23,7 +23,8 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from confluence_mcp.errors import ConfluenceMcpError, HttpAnswer, HttpProblem, InvalidInput, answer_for
+from confluence_mcp.error_answers import HttpAnswer, answer_for
+from confluence_mcp.errors import ConfluenceMcpError, HttpProblem, InvalidInput
 
 __all__ = ["error_response", "internal_error_response"]
 
@@ -31,7 +32,7 @@ _INTERNAL = HttpAnswer(500, "internal_error")
 
 
 def error_response(exc: ConfluenceMcpError) -> JSONResponse:
-    """Return the JSON error response for one of our exceptions, from the one table in ``errors.ANSWERS``."""
+    """Return the JSON error response for one of our exceptions, from the one table in ``error_answers.ANSWERS``."""
     answer = answer_for(exc)
     if not isinstance(answer, HttpAnswer):  # an MCP-side or CLI error reaching the admin API is a bug of ours
         answer = _INTERNAL

@@ -2,7 +2,7 @@
 
 Results here are era-neutral, as the SDK's handlers return them; what an era adds on the wire
 (``resultType``, ``ttlMs``, server info in ``_meta``) is the transport's job: ``rpc/wire.py`` for the lean
-path, the SDK itself for the SDK path. Refusals are our exceptions; ``errors.answer_for`` gives their code.
+path, the SDK itself for the SDK path. Refusals are our exceptions; ``error_answers.answer_for`` gives their code.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from confluence_mcp.errors import ConfluenceMcpError, RequestRefused, rpc_answer_for
+from confluence_mcp.error_answers import rpc_answer_for
+from confluence_mcp.errors import ConfluenceMcpError, RequestRefused
 from confluence_mcp.rpc.answers import ToolsPage, call_result
 from confluence_mcp.rpc.versions import META_SERVER_INFO, SERVER_INFO
 from confluence_mcp.upstream.results import ToolOutcome

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from confluence_mcp.asgi import Receive, Scope, Send
-from confluence_mcp.errors import ConfluenceMcpError, ServiceStarting, rpc_answer_for
+from confluence_mcp.error_answers import rpc_answer_for
+from confluence_mcp.errors import ConfluenceMcpError, ServiceStarting
 from confluence_mcp.pipeline.catalog import Catalog
 from confluence_mcp.pipeline.resolver import Resolved
 from confluence_mcp.rpc.answers import Answers, call_result

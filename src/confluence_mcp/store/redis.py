@@ -21,8 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from datetime import datetime
 
 import redis.asyncio
 from redis.asyncio.client import Pipeline
@@ -42,11 +41,10 @@ from confluence_mcp.store.base import (
 from confluence_mcp.store.cipher import Cipher
 from confluence_mcp.store.records_json import dump_record, load_record
 from confluence_mcp.store.redis_audit import RedisAuditLog
+from confluence_mcp.store.redis_values import expire_at, multi, redacted, text
 
 __all__ = ["RedisStore"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
 _ATTEMPTS = 20  # optimistic transactions retried this often before giving up under contention
 
 
@@ -67,7 +65,7 @@ class RedisStore:
             await client.ping()
         except RedisError as exc:
             await client.aclose()
-            raise StoreError(f"redis store {_redacted(self._url)}: cannot connect: {exc}") from exc
+            raise StoreError(f"redis store {redacted(self._url)}: cannot connect: {exc}") from exc
         self._client = client
 
     async def close(self) -> None:
@@ -85,7 +83,7 @@ class RedisStore:
         async def write(pipe: Pipeline) -> None:
             if await pipe.exists(key):
                 raise StoreError(f"account {account.id!r} already exists")
-            _multi(pipe)
+            multi(pipe)
             pipe.set(key, payload)
             pipe.sadd(self._key("accounts"), account.id)
 
@@ -118,10 +116,10 @@ class RedisStore:
         async def write(pipe: Pipeline) -> None:
             if not await pipe.exists(key):
                 raise NotFound(f"account {account_id!r} not found")
-            server_ids = sorted(map(_text, await pipe.smembers(servers_key)))
+            server_ids = sorted(map(text, await pipe.smembers(servers_key)))
             server_keys = [self._key("server", server_id) for server_id in server_ids]
             payloads = await pipe.mget(server_keys) if server_keys else []
-            _multi(pipe)
+            multi(pipe)
             pipe.delete(key, servers_key, *server_keys)
             pipe.srem(self._key("accounts"), account_id)
             for payload in payloads:
@@ -144,10 +142,10 @@ class RedisStore:
                 raise StoreError(f"MCP server {server.id!r} already exists")
             if await pipe.exists(token_key):
                 raise StoreError(f"MCP server {server.id!r}: token hash already in use")
-            _multi(pipe)
+            multi(pipe)
             pipe.set(key, dump_record(server))
             pipe.set(token_key, server.id)
-            _expire_at(pipe, (key, token_key), server.expires_at)
+            expire_at(pipe, (key, token_key), server.expires_at)
             pipe.sadd(self._key("account-servers", server.account_id), server.id)
 
         await self._transaction([account_key, key, token_key], write)
@@ -167,7 +165,7 @@ class RedisStore:
         else:
             with self._translated():
                 account_ids = await self._redis.smembers(self._key("accounts"))
-                sets = [self._key("account-servers", _text(each)) for each in account_ids]
+                sets = [self._key("account-servers", text(each)) for each in account_ids]
                 server_ids = await self._redis.sunion(sets) if sets else set()
                 payloads = await self._records("server", server_ids)
         servers = [load_record(McpServer, payload) for payload in payloads]
@@ -187,9 +185,9 @@ class RedisStore:
                 raise StoreError(f"MCP server {server.id!r}: the token hash cannot change")
             if not await pipe.exists(account_key):
                 raise NotFound(f"account {server.account_id!r} not found")
-            _multi(pipe)
+            multi(pipe)
             pipe.set(key, dump_record(server))
-            _expire_at(pipe, (key, token_key), server.expires_at)
+            expire_at(pipe, (key, token_key), server.expires_at)
             if current.account_id != server.account_id:
                 pipe.srem(self._key("account-servers", current.account_id), server.id)
                 pipe.sadd(self._key("account-servers", server.account_id), server.id)
@@ -212,7 +210,7 @@ class RedisStore:
         """Return the live MCP server with this token hash, or None if missing or expired at ``now``."""
         with self._translated():
             server_id = await self._redis.get(self._key("server-token", token_hash))
-            payload = None if server_id is None else await self._redis.get(self._key("server", _text(server_id)))
+            payload = None if server_id is None else await self._redis.get(self._key("server", text(server_id)))
         server = None if payload is None else load_record(McpServer, payload)
         # Redis evicts at its own clock and lazily; ``now`` decides, so an expired record is never served.
         if server is None or server.token_hash != token_hash or is_expired(server.expires_at, now):
@@ -223,7 +221,7 @@ class RedisStore:
         """Delete records expired at ``now`` and forget ids Redis evicted; return how many went."""
         gone = 0
         with self._translated():
-            account_ids = sorted(map(_text, await self._redis.smembers(self._key("accounts"))))
+            account_ids = sorted(map(text, await self._redis.smembers(self._key("accounts"))))
         for account_id in account_ids:
             gone += await self._sweep(self._key("account-servers", account_id), "server", now)
         return gone + await self._sweep(self._key("api-tokens"), "api-token", now)
@@ -239,10 +237,10 @@ class RedisStore:
                 raise StoreError(f"API token {token.id!r} already exists")
             if await pipe.exists(hash_key):
                 raise StoreError(f"API token {token.id!r}: token hash already in use")
-            _multi(pipe)
+            multi(pipe)
             pipe.set(key, dump_record(token))
             pipe.set(hash_key, token.id)
-            _expire_at(pipe, (key, hash_key), token.expires_at)
+            expire_at(pipe, (key, hash_key), token.expires_at)
             pipe.sadd(self._key("api-tokens"), token.id)
 
         await self._transaction([key, hash_key], write)
@@ -268,7 +266,7 @@ class RedisStore:
         """Return the live API token with this hash, or None if missing or expired at ``now``."""
         with self._translated():
             token_id = await self._redis.get(self._key("api-token-hash", token_hash))
-            payload = None if token_id is None else await self._redis.get(self._key("api-token", _text(token_id)))
+            payload = None if token_id is None else await self._redis.get(self._key("api-token", text(token_id)))
         token = None if payload is None else load_record(ApiToken, payload)
         if token is None or token.token_hash != token_hash or is_expired(token.expires_at, now):
             return None
@@ -296,7 +294,7 @@ class RedisStore:
     @property
     def _redis(self) -> redis.asyncio.Redis:
         if self._client is None:
-            raise RuntimeError(f"redis store {_redacted(self._url)}: not open")
+            raise RuntimeError(f"redis store {redacted(self._url)}: not open")
         return self._client
 
     def _key(self, kind: str, ident: str | None = None) -> str:
@@ -307,7 +305,7 @@ class RedisStore:
         try:
             yield
         except RedisError as exc:
-            raise StoreError(f"redis store {_redacted(self._url)}: {exc}") from exc
+            raise StoreError(f"redis store {redacted(self._url)}: {exc}") from exc
 
     async def _transaction(self, watch: list[str], write: Callable[[Pipeline], Awaitable[None]]) -> None:
         """Run ``write`` (reads, then ``multi()`` and queued writes) under WATCH; retry when a key changed."""
@@ -321,10 +319,10 @@ class RedisStore:
                     except WatchError:
                         continue  # another writer touched a watched key between our reads and EXEC
                     return
-        raise StoreError(f"redis store {_redacted(self._url)}: gave up after {_ATTEMPTS} conflicting writes")
+        raise StoreError(f"redis store {redacted(self._url)}: gave up after {_ATTEMPTS} conflicting writes")
 
     async def _records(self, kind: str, ids: Iterable[str | bytes]) -> list[str | bytes]:
-        ordered = sorted(map(_text, ids))
+        ordered = sorted(map(text, ids))
         payloads = await self._redis.mget([self._key(kind, each) for each in ordered]) if ordered else []
         return [payload for payload in payloads if payload is not None]
 
@@ -335,7 +333,7 @@ class RedisStore:
     async def _sweep(self, set_key: str, kind: str, now: datetime) -> int:
         """Delete the set's records expired at ``now`` and drop ids whose record Redis already evicted."""
         with self._translated():
-            ids = sorted(map(_text, await self._redis.smembers(set_key)))
+            ids = sorted(map(text, await self._redis.smembers(set_key)))
             payloads = await self._redis.mget([self._key(kind, each) for each in ids]) if ids else []
         evicted = [each for each, payload in zip(ids, payloads, strict=True) if payload is None]
         if evicted:
@@ -360,12 +358,12 @@ class RedisStore:
         return len(evicted) + expired
 
     def _queue_server_delete(self, pipe: Pipeline, server: McpServer) -> None:
-        _multi(pipe)
+        multi(pipe)
         pipe.delete(self._key("server", server.id), self._key("server-token", server.token_hash))
         pipe.srem(self._key("account-servers", server.account_id), server.id)
 
     def _queue_api_token_delete(self, pipe: Pipeline, token: ApiToken) -> None:
-        _multi(pipe)
+        multi(pipe)
         pipe.delete(self._key("api-token", token.id), self._key("api-token-hash", token.token_hash))
         pipe.srem(self._key("api-tokens"), token.id)
 
@@ -375,32 +373,3 @@ class RedisStore:
     def _account_from_json(self, payload: str | bytes) -> Account:
         account = load_record(Account, payload)
         return dataclasses.replace(account, secret=self._cipher.decrypt(account.secret))
-
-
-def _multi(pipe: Pipeline) -> None:
-    """End the WATCH phase: the commands that follow are queued and run atomically by ``execute``."""
-    pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves multi() unannotated
-
-
-def _text(value: str | bytes) -> str:
-    # Clients are made with decode_responses=True; redis-py's types cannot know that.
-    return value if isinstance(value, str) else value.decode("utf-8")
-
-
-def _expire_at(pipe: Pipeline, keys: tuple[str, ...], expires_at: datetime | None) -> None:
-    """Queue PEXPIREAT for ``keys`` at ``expires_at`` (rounded up to the millisecond), or PERSIST when None."""
-    for key in keys:
-        if expires_at is None:
-            pipe.persist(key)
-        else:
-            pipe.pexpireat(key, -((_EPOCH - expires_at) // _MILLISECOND))
-
-
-def _redacted(url: str) -> str:
-    """Return ``url`` without its password, fit for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")[2]
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit(parts._replace(netloc=user + netloc))

@@ -25,6 +25,7 @@ import redis.asyncio
 from confluence_mcp.store.audit import Position, cursor_after, cursor_for, cursor_position
 from confluence_mcp.store.base import AUDIT_PAGE_MAX, AuditFilter, AuditPage, AuditRecord, utc_text
 from confluence_mcp.store.records_json import dump_audit, load_audit
+from confluence_mcp.store.redis_values import text
 
 __all__ = ["RedisAuditLog"]
 
@@ -84,7 +85,7 @@ class RedisAuditLog:
                 list[tuple[str, float]],
                 await client.zrevrangebyscore(index, ceiling, floor, start=skip, num=chunk, withscores=True),
             )
-            fresh = [(_text(member), int(score)) for member, score in entries]
+            fresh = [(text(member), int(score)) for member, score in entries]
             if position is not None:
                 at_micros = _micros(datetime.fromisoformat(position[0]))
                 fresh = [(m, s) for m, s in fresh if (s, m) < (at_micros, position[1])]
@@ -127,7 +128,7 @@ class RedisAuditLog:
         if indexes:
             async with client.pipeline(transaction=False) as pipe:
                 for key in indexes:
-                    pipe.zremrangebyscore(_text(key), "-inf", below)
+                    pipe.zremrangebyscore(text(key), "-inf", below)
                 await pipe.execute()
         return total
 
@@ -141,8 +142,3 @@ class RedisAuditLog:
 def _micros(moment: datetime) -> int:
     """Return ``moment`` in epoch microseconds: exact as a Redis score (a double) for the next 250 years."""
     return (moment - _EPOCH) // _MICROSECOND
-
-
-def _text(value: str | bytes) -> str:
-    # Clients are made with decode_responses=True; redis-py's types cannot know that.
-    return value if isinstance(value, str) else value.decode("utf-8")
