@@ -159,7 +159,7 @@ REQUESTS = [
     Case(
         "tools/call, continue_from not ours",
         "tools/call",
-        {**PAGE, "arguments": {**PAGE["arguments"], "continue_from": "zzz"}},
+        {**PAGE, "arguments": {"id": SEED.release_checklist_id, "continue_from": "zzz"}},
         lean_eras=ALL,
     ),
     *(_upstream(status) for status in (400, 401, 403, 404, 500, 503)),
