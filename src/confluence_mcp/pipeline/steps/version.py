@@ -1,4 +1,4 @@
-"""Step 8, version, and the finisher conflict: safe page and blog-post updates (see ``pipeline/updates.py``).
+"""Step version and the finisher conflict: safe page and blog-post updates (see ``pipeline/updates.py``).
 
 ``version`` reads the current object (one GET, through ``pipeline/current.py``) only when the agent left
 ``version.number`` out or gave ``expected_version``; an update that carries its number and no expectation goes
