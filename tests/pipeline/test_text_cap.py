@@ -126,3 +126,10 @@ def test_a_continuation_that_no_longer_fits_the_result_is_refused() -> None:
         resume(_page("<p>short</p>"), Continuation(("body", "storage", "value"), 10_000))
     with pytest.raises(ValueError, match="changed since the cut"):
         resume(_page("<p>short</p>"), Continuation(("results",), 1))
+
+
+def test_a_result_whose_other_fields_fill_the_cap_is_left_whole_rather_than_cut_to_nothing() -> None:
+    """When everything but the largest part is already over the cap, cutting that part cannot help."""
+    crowded = {"body": "<p>x</p>" * 400, **{f"field{i}": "y" * 40 for i in range(60)}}
+
+    assert cap_result(_ENCODE(crowded), crowded, 3_000) is None

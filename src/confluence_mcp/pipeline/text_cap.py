@@ -29,6 +29,7 @@ Path = tuple[str | int, ...]
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _NOTE_ROOM: Final = 600
 """Characters kept free for the note and the token, so the cut result with them stays within the cap."""
+_MIN_ROOM: Final = 500
 _MAX_TOKEN: Final = 2048
 _MAX_DEPTH: Final = 32
 
@@ -127,6 +128,8 @@ def cap_result(
         return None
     rest = len(_ENCODER.encode(_replaced(structured, path, part[:0])))
     room = cap - rest - _NOTE_ROOM
+    if room < _MIN_ROOM:  # the rest of the result alone fills the cap: cutting this part cannot help
+        return None
     keep = _list_cut(part, room) if isinstance(part, list) else _string_cut(part, room)
     if keep >= len(part):
         return None
