@@ -155,6 +155,15 @@ async def test_an_update_of_a_missing_page_explains_the_read_and_sends_no_write(
     assert _sent(stack) == [("GET", "/wiki/api/v2/pages/999999")]
 
 
+async def test_a_version_number_that_does_not_follow_expected_version_is_refused_upfront(stack: Stack) -> None:
+    """expected_version 3 with version.number 7: refused naming both, before anything goes upstream."""
+    result = await stack.call(UPDATE_PAGE, _update(PAGE, "<p>x</p>", expected_version=3, version={"number": 7}))
+
+    assert result["isError"] is True
+    assert "version.number 7 does not follow expected_version 3; send 4" in result["content"][0]["text"]
+    assert _sent(stack) == []
+
+
 async def test_expected_version_must_be_a_whole_number(stack: Stack) -> None:
     """A text expected_version is refused by name before anything goes upstream."""
     result = await stack.call(UPDATE_PAGE, _update(PAGE, "<p>x</p>", expected_version="latest"))

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from confluence_mcp.errors import UpstreamError, VersionConflict
+from confluence_mcp.errors import InvalidArguments, UpstreamError, VersionConflict
 from confluence_mcp.pipeline.catalog import Catalog
 from confluence_mcp.pipeline.context import Call
 from confluence_mcp.pipeline.current import CurrentReader
@@ -41,6 +41,11 @@ class FillVersion:
         number = version.get("number")
         if expected is None and number is not None and not call.current_storage:
             return  # the agent chose its number: sent as it is, Confluence checks it
+        if expected is not None and number is not None and number != expected + 1:
+            raise InvalidArguments(
+                f"Invalid arguments for {call.tool.name}: version.number {number} does not follow expected_version "
+                f"{expected}; send {expected + 1}, or leave version.number out and the server sends it."
+            )
         call.expected_version = expected
         object_id = arguments[spec.id_argument]
         current = await self._reader.read(call, spec.reader, {spec.reader_id_argument: object_id})
