@@ -133,3 +133,13 @@ def test_a_result_whose_other_fields_fill_the_cap_is_left_whole_rather_than_cut_
     crowded = {"body": "<p>x</p>" * 400, **{f"field{i}": "y" * 40 for i in range(60)}}
 
     assert cap_result(_ENCODE(crowded), crowded, 3_000) is None
+
+
+def test_unclosed_void_elements_of_view_html_do_not_hide_the_top_level_boundaries() -> None:
+    """A view body writes <br> and <img> unclosed; the cuts still fall before top-level paragraphs."""
+    body = "".join(f'<p>Line {i}<br>next<img src="/i/{i}.png"> and more words to fill it up</p>' for i in range(300))
+
+    values = [p["body"]["storage"]["value"] for p in _parts(_page(body), 3_000)]
+
+    assert "".join(values) == body
+    assert all(v.startswith("<p>Line ") for v in values)

@@ -30,6 +30,7 @@ _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _NOTE_ROOM: Final = 600
 """Characters kept free for the note and the token, so the cut result with them stays within the cap."""
 _MIN_ROOM: Final = 500
+_VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
 _MAX_TOKEN: Final = 2048
 _MAX_DEPTH: Final = 32
 
@@ -277,7 +278,8 @@ class _Starts(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.starts.append((self._offset(), self._depth))
-        self._depth += 1
+        if tag not in _VOID:  # view HTML writes <br> unclosed; it must not deepen what follows
+            self._depth += 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.starts.append((self._offset(), self._depth))
