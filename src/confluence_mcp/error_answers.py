@@ -48,6 +48,7 @@ from confluence_mcp.errors import (
     UpstreamResponseTooLarge,
     UpstreamStatusError,
     UpstreamTimeout,
+    VersionConflict,
 )
 
 __all__ = [
@@ -133,6 +134,7 @@ ANSWERS: dict[type[ConfluenceMcpError], Answer] = {
     InternalFailure: JsonRpcAnswer(-32603, 500, 500),
     ToolCallFailed: _TOOL_ERROR,
     InvalidArguments: _TOOL_ERROR,
+    VersionConflict: _TOOL_ERROR,
     UpstreamError: _TOOL_ERROR,
     UpstreamTimeout: _TOOL_ERROR,
     UpstreamConnectionError: _TOOL_ERROR,

@@ -31,6 +31,7 @@
     ├── SimulatedFailure       the Confluence simulator's own errors (simulator/)
     └── ToolCallFailed         a tool call that ran and failed (an isError result)
         ├── InvalidArguments   arguments that break the schema or the URL
+        ├── VersionConflict    an update whose expected_version is no longer current: nothing written
         └── UpstreamError      Confluence could not be reached or answered badly
             ├── UpstreamTimeout    connect, read or total timed out
             ├── UpstreamConnectionError  refused, reset or dropped
@@ -90,6 +91,7 @@ __all__ = [
     "UpstreamResponseTooLarge",
     "UpstreamStatusError",
     "UpstreamTimeout",
+    "VersionConflict",
 ]
 
 
@@ -245,6 +247,10 @@ class ToolCallFailed(ConfluenceMcpError):
 
 class InvalidArguments(ToolCallFailed):
     """A tool's arguments break its input schema or cannot be placed in the request."""
+
+
+class VersionConflict(ToolCallFailed):
+    """An update's ``expected_version`` is not the object's current version, so nothing was written."""
 
 
 class UpstreamError(ToolCallFailed):

@@ -167,6 +167,13 @@ class LimitSettings(_Model):
     """Calls all MCP servers of one account may start per minute, per process (Atlassian limits per site)."""
 
 
+class ResultSettings(_Model):
+    """What tool results may cost an agent's context."""
+
+    max_text_chars: int = Field(default=100_000, ge=2_000)
+    """A result with more text is cut at a block boundary; its note says how to read on with continue_from."""
+
+
 class LoggingSettings(_Model):
     """How log lines look; the level stays ``log_level`` at the top."""
 
@@ -235,6 +242,8 @@ class StaticServer(_Model):
     """all (every tool in tools/list) or discovery (only the three meta tools); absent: all."""
     max_limit: int | None = None
     """The cap on list tools' limit argument, 1 to 250; absent: 100. Range and exposure are the admin rules'."""
+    lean_results: bool | None = None
+    """Results without ``_links``, ``_expandable`` and empty fields, with ``web_url``; absent: true."""
 
     @field_validator("max_limit", mode="before")
     @classmethod
@@ -281,6 +290,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
     limits: LimitSettings = LimitSettings()
+    results: ResultSettings = ResultSettings()
     store: StoreSettings = StoreSettings()
     secrets: SecretSettings = SecretSettings()
     documents: tuple[Path, ...] = ()

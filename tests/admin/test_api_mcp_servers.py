@@ -41,6 +41,7 @@ async def test_creating_an_mcp_server_returns_its_url_and_token_once_and_the_url
         "require_api_token_auth": False,
         "tool_exposure": "all",
         "max_limit": 100,
+        "lean_results": True,
     }
 
     listed = await admin.client.get(f"/integrated-account/{account['id']}/mcp")
@@ -106,6 +107,7 @@ async def test_patching_config_merges_shallowly_and_takes_effect_on_the_url(admi
         "require_api_token_auth": False,
         "tool_exposure": "all",
         "max_limit": 100,
+        "lean_results": True,
     }
     assert patched.json()["name"] == "renamed"
     after = await admin.tool_names(url)
@@ -154,6 +156,32 @@ async def test_patching_tool_exposure_or_max_limit_changes_only_that_key(admin: 
     assert (stored.tool_exposure, stored.max_limit, stored.methods) == ("discovery", 250, ("read",))
 
 
+async def test_lean_results_is_set_on_create_patched_alone_shown_and_stored(admin: AdminApp) -> None:
+    """config.lean_results false on create shows in every view and the record; a PATCH of it alone turns it on."""
+    account = await admin.create_account()
+    created = await admin.create_mcp_server(account["id"], config={"lean_results": False, "max_limit": 50})
+    assert created.status_code == 201, created.text
+    server = created.json()
+    path = f"/integrated-account/{account['id']}/mcp/{server['id']}"
+    (listed,) = (await admin.client.get(f"/integrated-account/{account['id']}/mcp")).json()["result"]
+    for view in (server, (await admin.client.get(path)).json(), listed):
+        assert view["config"]["lean_results"] is False
+    assert (await admin.store.get_mcp_server(server["id"])).lean_results is False
+
+    patched = await admin.client.patch(path, json={"config": {"lean_results": True}})
+
+    assert patched.json()["config"] == {**server["config"], "lean_results": True}
+    assert (await admin.store.get_mcp_server(server["id"])).lean_results is True
+    schemas = (await admin.client.get("/admin/openapi.json")).json()["components"]["schemas"]
+    assert schemas["McpConfigInput"]["properties"]["lean_results"] == {
+        "default": True,
+        "description": schemas["McpConfigInput"]["properties"]["lean_results"]["description"],
+        "title": "Lean Results",
+        "type": "boolean",
+    }
+    assert "lean_results" in schemas["McpConfigView"]["required"]
+
+
 BAD_CONFIG: list[tuple[dict[str, object], str, str]] = [
     ({"tool_exposure": "some"}, "config.tool_exposure", "'all' or 'discovery'"),
     ({"tool_exposure": None}, "config.tool_exposure", ""),
@@ -163,6 +191,9 @@ BAD_CONFIG: list[tuple[dict[str, object], str, str]] = [
     ({"max_limit": "50"}, "config.max_limit", "valid integer"),
     ({"max_limit": 50.5}, "config.max_limit", "valid integer"),
     ({"max_limit": None}, "config.max_limit", ""),
+    ({"lean_results": "no"}, "config.lean_results", "valid boolean"),
+    ({"lean_results": 0}, "config.lean_results", "valid boolean"),
+    ({"lean_results": None}, "config.lean_results", ""),
 ]
 
 

@@ -159,6 +159,17 @@ async def test_tool_exposure_and_max_limit_load_as_given_or_default_like_the_api
     assert (plain.name, plain.tool_exposure, plain.max_limit) == ("plain", "all", 100)
 
 
+async def test_lean_results_loads_as_given_or_defaults_to_on(store: MemoryStore) -> None:
+    """A server declared with lean_results: false stores false; one without the key stores true, like the API."""
+    other = "cmcp_" + "z" * 40
+    await _load(
+        store, accounts=[an_account()], servers=[a_server(lean_results=False), a_server(token=other, name="plain")]
+    )
+    declared, plain = sorted(await store.list_mcp_servers(), key=lambda server: server.name)
+    assert (declared.name, declared.lean_results) == ("docs-bot", False)
+    assert (plain.name, plain.lean_results) == ("plain", True)
+
+
 async def test_the_test_stack_declares_a_discovery_server(store: MemoryStore) -> None:
     """tests.support.stack's SERVERS load, and the token behind stack.url("discovery") is a discovery server."""
     tokens = {name: f"cmcp_{name:_<40}" for name in SERVERS}

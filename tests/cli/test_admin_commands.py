@@ -240,6 +240,27 @@ def test_mcp_create_prints_a_url_that_works_on_a_server_over_the_same_data_dir(
     assert response.json()["result"]["tools"]
 
 
+def test_mcp_create_and_update_take_the_lean_results_flags_and_list_shows_them(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--no-lean-results reaches the record and the LEAN column; mcp update --lean-results turns it back on."""
+    account_id = add_account(capsys, tmp_path)
+    code, out, err = run(
+        capsys, "mcp", "create", account_id, "--data-dir", str(tmp_path), "--name", "full", "--no-lean-results"
+    )
+    assert code == 0, err
+    assert "Lean results: no" in out
+    (server,) = stored_mcp_servers(tmp_path)
+    assert server.lean_results is False
+    _, listed, _ = run(capsys, "mcp", "list", "--data-dir", str(tmp_path))
+    header, row = ([cell.strip() for cell in line.split("  ") if cell.strip()] for line in listed)
+    assert row[header.index("LEAN")] == "no"
+
+    assert run(capsys, "mcp", "update", server.id, "--data-dir", str(tmp_path), "--lean-results")[0] == 0
+
+    assert stored_mcp_servers(tmp_path)[0].lean_results is True
+
+
 def test_mcp_create_takes_tool_exposure_and_max_limit_and_list_shows_them(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -88,7 +88,7 @@ def _call(name: str = "some_tool") -> Call:
 
 
 async def test_build_pipeline_lists_the_documented_order(world: World) -> None:
-    """The built pipeline runs its ten steps in the documented order, the next_cursor finisher, the observers."""
+    """The built pipeline runs its steps in the documented order, then its finishers, then the observers."""
     upstream = UpstreamClient(RecordingSender(UpstreamResponse(200, {}, b"")), RetrySettings())
 
     pipeline = build_pipeline(world.catalog, world.resolver, upstream)
@@ -98,13 +98,18 @@ async def test_build_pipeline_lists_the_documented_order(world: World) -> None:
         "fair_share",
         "discover",
         "visible",
+        "continue_from",
         "coerce",
         "arguments",
         "cursor",
+        "version",
         "transform",
         "send",
         "shape",
         "next_cursor",
+        "conflict",
+        "lean",
+        "text_cap",
         "fair_share",
         "metrics",
         "log",

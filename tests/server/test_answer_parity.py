@@ -22,6 +22,7 @@ import pytest
 
 from confluence_mcp.pipeline.catalog import encode_cursor
 from confluence_mcp.pipeline.paging import encode_cursor as list_cursor
+from confluence_mcp.pipeline.text_cap import Continuation, encode_continuation
 from confluence_mcp.simulator import SEED, Simulator
 from confluence_mcp.simulator.faults import FaultPlan
 from confluence_mcp.simulator.paging import encode_cursor as simulator_cursor
@@ -33,6 +34,10 @@ MODERN = "2026-07-28"
 ERAS: dict[str, str | None] = {"2025-11-25": "2025-11-25", "no version header": None, MODERN: MODERN}
 PAGE = {"name": "get_single_confluence_page_by_id", "arguments": {"id": SEED.release_checklist_id}}
 INIT = {"capabilities": {}, "clientInfo": {"name": "parity", "version": "1"}}
+CAP = 2_000
+"""Both stacks cut results at this many characters, so a long list is cut and continued in the cases."""
+PAGES = {"name": "list_all_confluence_pages", "arguments": {"limit": 250}}
+PAGES_ON = {**PAGES, "arguments": {"limit": 250, "continue_from": encode_continuation(Continuation(("results",), 3))}}
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,37 @@ REQUESTS = [
         },
         lean_eras=ALL,
     ),
+    Case("tools/call, a server keeping whole results", "tools/call", PAGE, server="full", lean_eras=ALL),
+    Case(
+        "tools/call, update with a stale expected_version",
+        "tools/call",
+        {
+            "name": "update_a_confluence_page_by_id",
+            "arguments": {
+                "id": SEED.release_checklist_id,
+                "status": "current",
+                "title": "Release checklist",
+                "body": {"representation": "storage", "value": "<p>x</p>"},
+                "expected_version": 1,
+            },
+        },
+        lean_eras=ALL,
+    ),
+    Case("tools/call, a list over the text cap", "tools/call", PAGES, lean_eras=ALL),
+    Case("tools/call, the list continued", "tools/call", PAGES_ON, lean_eras=ALL),
+    Case(
+        "call_tool, the list continued",
+        "tools/call",
+        {"name": "call_tool", "arguments": {"tool_name": PAGES["name"], "arguments": PAGES_ON["arguments"]}},
+        server="discovery",
+        lean_eras=ALL,
+    ),
+    Case(
+        "tools/call, continue_from not ours",
+        "tools/call",
+        {**PAGE, "arguments": {"id": SEED.release_checklist_id, "continue_from": "zzz"}},
+        lean_eras=ALL,
+    ),
     *(_upstream(status) for status in (400, 401, 403, 404, 500, 503)),
     Case("tools/call rate limited", "tools/call", PAGE, fault=lambda f: f.rate_limit(retry_after=7), lean_eras=ALL),
     Case("tools/call dropped connection", "tools/call", PAGE, fault=lambda f: f.drop(), lean_eras=ALL),
@@ -209,8 +245,8 @@ async def test_every_case_is_answered_alike_by_the_lean_path_and_the_sdk() -> No
     mismatches: list[str] = []
     wrongly_routed: list[str] = []
     async with (
-        running_stack(server={"fast_path": True, "tools_page_size": 20}) as lean,
-        running_stack(server={"fast_path": False, "tools_page_size": 20}) as sdk,
+        running_stack(server={"fast_path": True, "tools_page_size": 20}, results={"max_text_chars": CAP}) as lean,
+        running_stack(server={"fast_path": False, "tools_page_size": 20}, results={"max_text_chars": CAP}) as sdk,
         httpx.AsyncClient(timeout=30) as client,
     ):
         answered = _recording(lean)

@@ -333,6 +333,21 @@ async def test_mcp_server_tool_exposure_and_max_limit_round_trip_through_create_
     assert await store.find_mcp_server_by_token_hash(changed.token_hash, real_now()) == changed
 
 
+async def test_mcp_server_lean_results_round_trips_through_create_and_update(store: Store) -> None:
+    """lean_results defaults to true, reads back false as written, and an update turns it on again."""
+    await store.create_account(an_account())
+    assert an_mcp_server().lean_results is True
+    server = dataclasses.replace(an_mcp_server(), lean_results=False)
+    await store.create_mcp_server(server)
+
+    assert await store.get_mcp_server("srv_1") == server
+    assert await store.find_mcp_server_by_token_hash(server.token_hash, real_now()) == server
+
+    await store.update_mcp_server(dataclasses.replace(server, lean_results=True))
+
+    assert (await store.get_mcp_server("srv_1")).lean_results is True
+
+
 async def test_mcp_server_moved_to_another_account_lists_under_the_new_one(store: Store) -> None:
     """Updating an MCP server's account moves it between the per-account lists."""
     await store.create_account(an_account("acc_1"))
@@ -570,6 +585,45 @@ async def test_sqlite_file_of_the_first_schema_upgrades_and_its_servers_read_the
         await _sqlite_scalar(sqlite_path, "UPDATE mcp_servers SET tool_exposure = 'some'")
 
 
+async def test_sqlite_file_of_schema_version_4_upgrades_and_its_servers_read_lean_results_on(
+    sqlite_path: Path, cipher: Cipher
+) -> None:
+    """A version-4 file migrates on open: a server it held reads lean_results true, and false can be written."""
+    server = dataclasses.replace(an_mcp_server(), tool_exposure="discovery", max_limit=7)
+    at = utc_text(T0)
+    account_row = (
+        "acc_1",
+        "Site",
+        "https://example.atlassian.net",
+        "basic",
+        "a@b.c",
+        cipher.encrypt("t"),
+        None,
+        at,
+        at,
+    )
+    server_row = (server.id, server.name, "acc_1", server.token_hash, '["GET", "POST"]', '["pages", "spaces"]', 0)
+    await _old_schema_file(
+        sqlite_path,
+        4,
+        [
+            ("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", account_row),
+            (
+                "INSERT INTO mcp_servers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*server_row, None, at, at, "discovery", 7),
+            ),
+        ],
+    )
+    store = SqliteStore(str(sqlite_path), cipher=cipher)
+    await store.open()
+    try:
+        assert await store.get_mcp_server(server.id) == server
+        await store.update_mcp_server(dataclasses.replace(server, lean_results=False))
+        assert (await store.get_mcp_server(server.id)).lean_results is False
+    finally:
+        await store.close()
+
+
 async def test_sqlite_file_of_schema_version_2_upgrades_and_its_api_tokens_become_admin_tokens(
     sqlite_path: Path, cipher: Cipher
 ) -> None:
@@ -744,6 +798,22 @@ async def test_redis_server_record_written_before_tool_exposure_and_max_limit_re
 
         assert await store.get_mcp_server("srv_1") == an_mcp_server()
         assert await store.find_mcp_server_by_token_hash(server.token_hash, real_now()) == an_mcp_server()
+    finally:
+        await store.close()
+
+
+async def test_redis_server_record_written_before_lean_results_reads_lean(
+    redis_client: redis.asyncio.Redis, redis_url: str, cipher: Cipher
+) -> None:
+    """A stored MCP server JSON without lean_results (an older release wrote it) loads with lean results on."""
+    store = RedisStore(redis_url, cipher=cipher)
+    await store.open()
+    try:
+        await store.create_account(an_account())
+        await store.create_mcp_server(dataclasses.replace(an_mcp_server(), lean_results=False))
+        assert await _without(redis_client, "cmcp:server:srv_1", "lean_results") == [False]
+
+        assert await store.get_mcp_server("srv_1") == an_mcp_server()
     finally:
         await store.close()
 

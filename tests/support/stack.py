@@ -31,6 +31,7 @@ SERVERS: dict[str, dict[str, Any]] = {
     "groups_custom": {"methods": ["custom"], "tags": ["groups"]},
     "auth": {"require_api_token_auth": True},
     "discovery": {"tool_exposure": "discovery"},
+    "full": {"lean_results": False},
 }
 EXPIRED = "expired"
 """A server that expired long ago: written to the store directly, since the settings file and the API refuse it."""

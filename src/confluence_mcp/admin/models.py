@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     SecretStr,
+    StrictBool,
     ValidationError,
     WithJsonSchema,
     field_validator,
@@ -122,6 +123,9 @@ _EXPOSURE_HELP = (
     "all: tools/list shows every tool the filters pass; discovery: only search_tools, get_tool_schema and"
     " call_tool, through which the agent finds and calls those same tools."
 )
+_LEAN_HELP = (
+    "true: results drop _links, _expandable and empty fields and carry web_url; false: Confluence's answer as is."
+)
 _MAX_LIMIT_HELP = f"The cap on the limit argument of list tools, 1 to {MAX_LIMIT_CEILING}."
 
 
@@ -202,6 +206,7 @@ class McpConfigInput(_Body):
     )
     tool_exposure: ToolExposure = Field(default="all", description=_EXPOSURE_HELP)
     max_limit: MaxLimit = Field(default=DEFAULT_MAX_LIMIT, description=_MAX_LIMIT_HELP)
+    lean_results: StrictBool = Field(default=True, description=_LEAN_HELP)
 
 
 class McpConfigPatch(_Body):
@@ -212,8 +217,9 @@ class McpConfigPatch(_Body):
     require_api_token_auth: bool | None = Field(default=None, json_schema_extra=_never_null)
     tool_exposure: ToolExposure | None = Field(default=None, description=_EXPOSURE_HELP, json_schema_extra=_never_null)
     max_limit: MaxLimit | None = Field(default=None, description=_MAX_LIMIT_HELP, json_schema_extra=_never_null)
+    lean_results: StrictBool | None = Field(default=None, description=_LEAN_HELP, json_schema_extra=_never_null)
 
-    _given = field_validator("require_api_token_auth", "tool_exposure", "max_limit")(_not_null)
+    _given = field_validator("require_api_token_auth", "tool_exposure", "max_limit", "lean_results")(_not_null)
 
 
 class McpServerInput(_Body):
@@ -264,6 +270,7 @@ class McpConfigView(BaseModel):
     require_api_token_auth: bool
     tool_exposure: ToolExposure
     max_limit: int
+    lean_results: bool
 
 
 class McpServerView(BaseModel):

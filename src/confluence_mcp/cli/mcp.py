@@ -24,6 +24,7 @@ _FLAGS = {
     "config.tags": "--tags",
     "config.tool_exposure": "--tool-exposure",
     "config.max_limit": "--max-limit",
+    "config.lean_results": "--lean-results/--no-lean-results",
     "expires_at": "--expires-at/--expires-in",
 }
 
@@ -50,6 +51,7 @@ def add_commands(commands: Any) -> None:
         metavar="N",
         help=f"cap on list tools' limit argument, 1 to {MAX_LIMIT_CEILING} (default {DEFAULT_MAX_LIMIT})",
     )
+    _add_lean_flags(create)
     update = add_store_command(sub, "update", "change an MCP server in place; its URL stays the same", _update, _FLAGS)
     update.add_argument("mcp_id", metavar="MCP_ID")
     update.add_argument("--name")
@@ -58,6 +60,7 @@ def add_commands(commands: Any) -> None:
     update.add_argument("--expires-at", metavar="ISO", help="a new expiry; 'never' clears it")
     update.add_argument("--tool-exposure", choices=("all", "discovery"))
     update.add_argument("--max-limit", metavar="N")
+    _add_lean_flags(update)
     needs = update.add_mutually_exclusive_group()
     needs.add_argument("--require-api-token", dest="require", action="store_const", const=True)
     needs.add_argument("--no-require-api-token", dest="require", action="store_const", const=False)
@@ -65,6 +68,13 @@ def add_commands(commands: Any) -> None:
     listing.add_argument("account_id", metavar="ACCOUNT_ID", nargs="?")
     revoke = add_store_command(sub, "revoke", "revoke an MCP server: its URL stops working", _revoke)
     revoke.add_argument("mcp_id", metavar="MCP_ID")
+
+
+def _add_lean_flags(command: argparse.ArgumentParser) -> None:
+    lean = command.add_mutually_exclusive_group()
+    help_on = "results without _links, _expandable and empty fields, with web_url (the default)"
+    lean.add_argument("--lean-results", dest="lean", action="store_const", const=True, help=help_on)
+    lean.add_argument("--no-lean-results", dest="lean", action="store_const", const=False, help="results as is")
 
 
 async def _update(service: AdminService, args: argparse.Namespace) -> int:
@@ -78,6 +88,8 @@ async def _update(service: AdminService, args: argparse.Namespace) -> int:
         config["max_limit"] = _whole_number(args.max_limit, "--max-limit")
     if args.require is not None:
         config["require_api_token_auth"] = args.require
+    if args.lean is not None:
+        config["lean_results"] = args.lean
     body: dict[str, object] = {}
     if args.name is not None:
         body["name"] = args.name
@@ -104,6 +116,8 @@ async def _create(service: AdminService, args: argparse.Namespace) -> int:
     }
     if args.max_limit is not None:
         config["max_limit"] = _whole_number(args.max_limit, "--max-limit")
+    if args.lean is not None:
+        config["lean_results"] = args.lean
     body = parse_input(McpServerInput, {"name": args.name, "config": config, "expires_at": expires_at(args)})
     created = await service.create_mcp_server(args.account_id, body)
     server = created.server
@@ -113,6 +127,7 @@ async def _create(service: AdminService, args: argparse.Namespace) -> int:
     required = "yes" if server.require_api_token_auth else "no"
     print(f"Expires: {shown_time(server.expires_at)}; API token required: {required}")
     print(f"Tool exposure: {server.tool_exposure}; list limit at most {server.max_limit}")
+    print(f"Lean results: {'yes' if server.lean_results else 'no'}")
     print("The URL below is the secret: anyone holding it can use these tools. It is not shown again.")
     print(created.url)
     return 0
@@ -131,10 +146,11 @@ async def _list(service: AdminService, args: argparse.Namespace) -> int:
             s.tool_exposure,
             s.max_limit,
             shown_time(s.expires_at),
+            "yes" if s.lean_results else "no",
         )
         for s in servers
     ]
-    header = ("ID", "NAME", "ACCOUNT", "METHODS", "TAGS", "API TOKEN", "EXPOSURE", "LIMIT", "EXPIRES")
+    header = ("ID", "NAME", "ACCOUNT", "METHODS", "TAGS", "API TOKEN", "EXPOSURE", "LIMIT", "EXPIRES", "LEAN")
     print_table(header, rows, "no MCP servers")
     return 0
 

@@ -17,6 +17,7 @@ from confluence_mcp.openapi.compact import wire_schema
 from confluence_mcp.pipeline.chatgpt_tools import ExtraTool
 from confluence_mcp.pipeline.discovery import META_TOOLS
 from confluence_mcp.pipeline.paging import Paging, paged_tool, paging_for
+from confluence_mcp.pipeline.updates import SafeUpdate, safe_update_tool, safe_updates
 from confluence_mcp.policy.filters import ToolFilter, visible_tools
 from confluence_mcp.upstream.request import RequestPlan, UpstreamRequest
 
@@ -74,7 +75,8 @@ class Catalog:
     """Every tool we serve, with what a call needs precomputed; views are cached per filter.
 
     Paginated list tools are shown with our ``cursor`` (``pipeline/paging.py``); their request plans keep
-    Confluence's own parameters, which the ``cursor`` step fills.
+    Confluence's own parameters, which the ``cursor`` step fills. Page and blog-post updates take ``version``
+    optionally and ``expected_version`` (``pipeline/updates.py``), which the ``version`` step resolves.
     """
 
     def __init__(self, tools: tuple[Tool, ...], *, page_size: int = 100, extras: Sequence[ExtraTool] = ()) -> None:
@@ -82,12 +84,16 @@ class Catalog:
         if clash:
             raise ConfigError(f"documents: tool names {', '.join(clash)} are reserved for the server's own tools")
         self.paging: dict[str, Paging] = {}
+        self.safe_updates: dict[str, SafeUpdate] = safe_updates(tools)
+        """Page and blog-post updates: ``version`` optional, ``expected_version`` added (``pipeline/updates.py``)."""
         served: list[Tool] = []
         for tool in tools:
             paging = paging_for(tool)
             if paging is not None:
                 self.paging[tool.name] = paging
                 tool = paged_tool(tool, paging)
+            if tool.name in self.safe_updates:
+                tool = safe_update_tool(tool)
             served.append(tool)
         self.tools = (*served, *(e.tool for e in extras))
         self.page_size = page_size

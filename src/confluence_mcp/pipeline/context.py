@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from confluence_mcp.openapi import Tool
     from confluence_mcp.pipeline.paging import Paging
     from confluence_mcp.pipeline.resolver import Resolved
+    from confluence_mcp.pipeline.text_cap import Continuation
     from confluence_mcp.upstream.request import UpstreamRequest
     from confluence_mcp.upstream.results import ToolOutcome
     from confluence_mcp.upstream.sender import UpstreamResponse
@@ -44,6 +45,14 @@ class Call:
     """How long the upstream exchange took (set by ``send``)."""
     sent_arguments: Mapping[str, Any] | None = None
     """The agent's arguments, kept by ``cursor`` when it swaps them (for observers that report what was sent)."""
+    current: dict[str, Any] | None = None
+    """The object being updated as Confluence holds it now, read once by ``version`` (``pipeline/current.py``)."""
+    current_storage: bool = False
+    """Set by a step before ``version`` that needs the current body too: that one read then asks for storage."""
+    expected_version: int | None = None
+    """The agent's ``expected_version`` on an update (``version``); a 409 then names it."""
+    continue_from: Continuation | None = None
+    """Where a cut result resumes, taken out of the arguments by ``continue_from`` (``pipeline/text_cap.py``)."""
 
 
 class Step(Protocol):

@@ -4,13 +4,17 @@
     2. fair_share   the server and account are within their call caps   steps/fair_share.py
     3. discover     discovery mode: meta tools answered, call_tool unwrapped  steps/discover.py
     4. visible      the tool is in that server's filtered view          steps/visibility.py
+       continue_from  a cut result's continue_from taken out of the arguments  steps/text_cap.py
     5. coerce       digits sent as numbers, counts sent as text, fixed  steps/coerce.py
     6. arguments    arguments match the tool's input schema             steps/arguments.py
     7. cursor       list tools: our cursor -> Confluence's, limit cap   steps/paging.py
+       version      page/blog-post updates: current version read, expected_version checked  steps/version.py
     8. transform    arguments -> the upstream request                   steps/transform.py
     9. send         the request goes to Confluence (one shared pool)    steps/send.py
    10. shape        Confluence's answer -> the agent's result           steps/shape.py
     finishers       refine the outcome: next_cursor (list tools)        steps/paging.py
+                    conflict (a 409 on expected_version)  steps/version.py; lean  steps/lean.py;
+                    text_cap (long results cut, continue_from)  steps/text_cap.py
     observers       see every finished call: fair_share (gives the slot back),
                     metrics (observers/metrics.py), log (observers/log.py),
                     audit (observers/audit.py: queues a record; a writer task stores it)
@@ -23,6 +27,7 @@ steps. Finishers then run on that outcome (never after a raise); observers see e
 from __future__ import annotations
 
 from confluence_mcp.pipeline.catalog import Catalog
+from confluence_mcp.pipeline.current import CurrentReader
 from confluence_mcp.pipeline.observers.access import RecordCall
 from confluence_mcp.pipeline.observers.audit import AuditCalls
 from confluence_mcp.pipeline.observers.log import LogOutcome
@@ -33,13 +38,16 @@ from confluence_mcp.pipeline.steps.arguments import ValidateArguments
 from confluence_mcp.pipeline.steps.coerce import CoerceArguments
 from confluence_mcp.pipeline.steps.discover import AnswerDiscovery
 from confluence_mcp.pipeline.steps.fair_share import FairShare
+from confluence_mcp.pipeline.steps.lean import LeanResults
 from confluence_mcp.pipeline.steps.paging import AddNextCursor, DecodeCursor
 from confluence_mcp.pipeline.steps.resolve import ResolveServer
 from confluence_mcp.pipeline.steps.send import SendUpstream
 from confluence_mcp.pipeline.steps.shape import ShapeResult
+from confluence_mcp.pipeline.steps.text_cap import CapText, TakeContinuation
 from confluence_mcp.pipeline.steps.transform import BuildRequest
+from confluence_mcp.pipeline.steps.version import ExplainConflict, FillVersion
 from confluence_mcp.pipeline.steps.visibility import CheckVisible
-from confluence_mcp.settings import LimitSettings
+from confluence_mcp.settings import LimitSettings, ResultSettings
 from confluence_mcp.store.audit_queue import AuditQueue
 from confluence_mcp.upstream.client import UpstreamClient
 
@@ -53,6 +61,7 @@ def build_pipeline(
     *,
     access_log: bool = False,
     audit: AuditQueue | None = None,
+    results: ResultSettings | None = None,
 ) -> Pipeline:
     """Return the pipeline every tools/call runs through, built once at start-up."""
     fair_share = FairShare(limits or LimitSettings())
@@ -63,14 +72,22 @@ def build_pipeline(
             fair_share,
             AnswerDiscovery(catalog),
             CheckVisible(),
+            TakeContinuation(),
             CoerceArguments(catalog),
             ValidateArguments(catalog),
             DecodeCursor(catalog),
+            FillVersion(catalog, CurrentReader(catalog, upstream)),
             BuildRequest(catalog),
             SendUpstream(upstream),
             ShapeResult(catalog),
         ),
-        finishers=(AddNextCursor(),),
+        # In this order: next_cursor reads _links before lean drops them; the cap measures the lean text.
+        finishers=(
+            AddNextCursor(),
+            ExplainConflict(catalog),
+            LeanResults(catalog),
+            CapText((results or ResultSettings()).max_text_chars),
+        ),
         # The access observer only where the JSON access log is on: it fills that log's per-request record.
         observers=(
             fair_share,

@@ -91,6 +91,7 @@ def create_app(
         metrics,
         access_log=settings.logging.format == "json",
         audit=audit,
+        results=settings.results,
     )
     answers = Answers(pipeline)
     sdk = SdkBridge(catalog, answers, max_body_bytes=settings.server.max_body_bytes)

@@ -56,6 +56,8 @@ class McpServer:
     """``all``: every visible tool in tools/list; ``discovery``: only search_tools, get_tool_schema, call_tool."""
     max_limit: int = DEFAULT_MAX_LIMIT
     """The cap on the ``limit`` argument of list tools."""
+    lean_results: bool = True
+    """Results drop ``_links``, ``_expandable`` and empty fields and gain ``web_url``; false keeps Confluence's all."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,6 +107,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX audit_log_actor ON audit_log (actor, at, id)",
         "CREATE INDEX audit_log_action ON audit_log (action, at, id)",
     ),
+    # 5: lean results per server; existing rows get 1 (on), spelled out as in 2.
+    ("ALTER TABLE mcp_servers ADD COLUMN lean_results INTEGER NOT NULL DEFAULT 1",),
 )
 
 # Column lists spelled out, so a later ALTER TABLE ... ADD COLUMN cannot shift the values.
@@ -116,7 +118,7 @@ INSERT_ACCOUNT = (
 )
 INSERT_MCP_SERVER = (
     "INSERT INTO mcp_servers (id, name, account_id, token_hash, methods, tags, require_api_token_auth, expires_at,"
-    " created_at, updated_at, tool_exposure, max_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " created_at, updated_at, tool_exposure, max_limit, lean_results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 INSERT_API_TOKEN = (
@@ -174,6 +176,7 @@ def server_row(server: McpServer) -> tuple[object, ...]:
         to_text(server.updated_at),
         server.tool_exposure,
         server.max_limit,
+        int(server.lean_results),
     )
 
 
@@ -191,6 +194,7 @@ def server_from_row(row: sqlite3.Row) -> McpServer:
         updated_at=to_datetime(row["updated_at"]),
         tool_exposure=cast(ToolExposure, row["tool_exposure"]),  # the CHECK constraint keeps it to the two
         max_limit=row["max_limit"],
+        lean_results=bool(row["lean_results"]),
     )
 
 

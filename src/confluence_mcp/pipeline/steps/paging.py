@@ -27,7 +27,8 @@ class DecodeCursor:
         if paging is None:
             return
         assert call.resolved is not None
-        call.sent_arguments = call.arguments
+        if call.sent_arguments is None:  # continue_from may have kept them already
+            call.sent_arguments = call.arguments
         call.arguments, call.limit_note = paging.upstream_arguments(call.arguments, call.resolved.server.max_limit)
         call.paging = paging
 
