@@ -31,6 +31,7 @@ from confluence_mcp.content.storage_xml import (
     parse_storage,
     tag_of,
     visible_text,
+    write_storage,
 )
 from confluence_mcp.errors import MarkdownRefused, StorageUnreadable
 
@@ -175,9 +176,9 @@ class _Builder:
 
     def raw_html(self, html: str, parent: Node, construct: str, line: int) -> None:
         try:
-            fragment = parse_storage(html, what=construct)
+            fragment = parse_storage(html, what="it")
         except StorageUnreadable as exc:
-            raise MarkdownRefused(construct, line, f"it is not well-formed XHTML ({exc}); use Markdown") from None
+            raise MarkdownRefused(construct, line, f"{exc}; write Markdown or well-formed XHTML") from None
         _append_text(parent, fragment.text or "")
         for child in list(fragment):
             parent.append(child)
@@ -310,6 +311,9 @@ class _Builder:
         parent.append(macro)
 
     def inline(self, nodes: Sequence[SyntaxTreeNode], parent: Node, line: int) -> None:
+        if any(node.type == "html_inline" and not _whole_element(node.content) for node in nodes):
+            self.inline_with_html(nodes, parent, line)
+            return
         position = 0
         while position < len(nodes):
             node = nodes[position]
@@ -318,6 +322,19 @@ class _Builder:
                 continue
             self.inline_node(node, parent, line)
             position += 1
+
+    def inline_with_html(self, nodes: Sequence[SyntaxTreeNode], parent: Node, line: int) -> None:
+        """Join raw tags with the storage of the Markdown between them and parse the whole as XHTML."""
+        pieces: list[str] = []
+        for node in nodes:
+            if node.type == "html_inline":
+                pieces.append(node.content)
+                continue
+            holder = new_root()
+            self.inline([node], holder, line)
+            pieces.append(write_storage(holder))
+        tags = " ".join(node.content for node in nodes if node.type == "html_inline")
+        self.raw_html("".join(pieces), parent, f"inline raw HTML {tags}", line)
 
     def inline_node(self, node: SyntaxTreeNode, parent: Node, line: int) -> None:
         kind = node.type
@@ -387,6 +404,14 @@ class _Builder:
         self.inline(nodes[position + 1 : close], slot, line)
         parent.append(shell)
         return close + 1
+
+
+def _whole_element(html: str) -> bool:
+    try:
+        parse_storage(html)
+    except StorageUnreadable:
+        return False
+    return True
 
 
 def _closes(node: SyntaxTreeNode, reference: str) -> bool:

@@ -46,6 +46,8 @@ _ORDERED: Final = re.compile(r"[0-9]{1,9}[.)](?= |$)")
 _ALWAYS: Final = frozenset("\\`*[]<|~")
 _LINK_SAFE: Final = " -._~!$'*+,;=:@()"
 _MARKS: Final = {"strong": "**", "em": "*", "s": "~~"}
+# The cell styles markdown-it writes for a GFM alignment row, and back.
+_ALIGNMENT: Final = {"text-align:left": ":---", "text-align:right": "---:", "text-align:center": ":---:"}
 _AC_NAME: Final = "{http://atlassian.com/content}name"
 Item = tuple[str | None, Node | None]
 
@@ -226,7 +228,7 @@ class _Writer:
                 texts.append(self.inline(inner, safe=safe) if inner is not None else "")
             lines.append("| " + " | ".join(texts) + " |")
             if number == 0:
-                lines.append("|" + "---|" * len(cells))
+                lines.append("|" + "".join(_ALIGNMENT.get(c.get("style", ""), "---") + "|" for c in cells))
         return "\n".join(lines)
 
     def tasks(self, task_list: Node, *, safe: bool) -> str:
@@ -408,12 +410,17 @@ def _plain_table(table: Node) -> bool:
     rows = rows_of(table)
     if not rows or slot_mode(table) != "table":
         return False
+    columns: list[tuple[str | None, ...]] = []
     for number, row in enumerate(rows):
         cells = [c for c in row if tag_of(c) != "!--"]
         wanted = "th" if number == 0 else "td"
-        if row.attrib or any(tag_of(c) != wanted or c.attrib or cell_inline(c) is not c for c in cells):
+        if row.attrib or any(tag_of(c) != wanted or cell_inline(c) is not c for c in cells):
             return False
-    return True
+        styles = [c.attrib for c in cells]
+        if any(set(a) - {"style"} or a.get("style", "text-align:left") not in _ALIGNMENT for a in styles):
+            return False
+        columns.append(tuple(a.get("style") for a in styles))
+    return len(set(columns)) == 1
 
 
 def _alone(element: Node) -> Node:

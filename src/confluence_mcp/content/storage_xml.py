@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from html.entities import name2codepoint
 from typing import Final
 from xml.etree import ElementTree as ET
+from xml.parsers import expat
 
 from confluence_mcp.errors import StorageUnreadable
 
@@ -90,12 +91,15 @@ def parse_storage(value: str, *, what: str = "the storage body") -> Node:
     """Return a root element holding ``value``'s nodes; raise ``StorageUnreadable`` naming line and column."""
     # expat loads no external entity and bounds expansion; the only DTD is the one _doctype writes.
     parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))  # noqa: S314
+    prologue = _doctype(value) + _OPEN
     try:
-        parser.feed(_doctype(value) + _OPEN + value + _CLOSE)
+        parser.feed(prologue + value + _CLOSE)
         root = parser.close()
     except ET.ParseError as exc:
         line, column = exc.position
-        raise StorageUnreadable(f"{what} is not well-formed XHTML: {exc.msg} (line {line}, column {column})") from None
+        column = column - len(prologue) + 1 if line == 1 else column + 1
+        reason = expat.ErrorString(exc.code) or "malformed XHTML"
+        raise StorageUnreadable(f"{what} is not well-formed XHTML: {reason} at line {line}, column {column}") from None
     return root
 
 
