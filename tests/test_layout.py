@@ -87,12 +87,12 @@ def _ours(*parts: str) -> tuple[str, ...]:
 
 # (rule, the parts it binds, the imports it forbids)
 RULES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-    ("the pure core does no I/O", ("openapi", "policy"), (*IO_LIBRARIES, *_ours(*PARTS_WITH_IO))),
+    ("the pure core does no I/O", ("openapi", "policy", "content"), (*IO_LIBRARIES, *_ours(*PARTS_WITH_IO))),
     ("upstream knows nothing of the server, the store or MCP", ("upstream",),
      ("mcp", "mcp_types", *_ours("server", "store", "pipeline", "rpc", "admin", "cli", "simulator"))),
     ("the store knows nothing of the server or upstream", ("store",),
      _ours("server", "upstream", "pipeline", "rpc", "admin", "cli", "simulator")),
-    ("only the CLI may start the simulator", tuple(p for p in (*PARTS_WITH_IO, "openapi", "policy", "errors",
+    ("only the CLI may start the simulator", tuple(p for p in (*PARTS_WITH_IO, "openapi", "policy", "content", "errors",
      "settings", "logs", PACKAGE) if p not in ("cli", "simulator")), _ours("simulator")),
     ("the simulator is not built from our server", ("simulator",), _ours("server", "upstream", "pipeline", "rpc")),
 ]  # fmt: skip
@@ -172,6 +172,7 @@ def test_no_module_imports_its_importer() -> None:
     ("module", "source", "expected"),
     [
         ("confluence_mcp.policy.filters", "import httpx", "the pure core does no I/O"),
+        ("confluence_mcp.content.markdown_in", "import httpx", "the pure core does no I/O"),
         ("confluence_mcp.openapi.tools", "from confluence_mcp.store.base import Account", "the pure core does no I/O"),
         ("confluence_mcp.upstream.client", "from mcp import types", "upstream knows nothing"),
         ("confluence_mcp.upstream.client", "from confluence_mcp.server import app", "upstream knows nothing"),

@@ -1,4 +1,4 @@
-"""The pure core (openapi/, policy/) loads no I/O library at run time, and the server starts without the SDK."""
+"""The pure core (openapi/, policy/, content/) loads no I/O library, and the server starts without the SDK."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ FORBIDDEN = ("httpx", "starlette", "uvicorn", "mcp.server", "confluence_mcp.stor
 
 
 def test_pure_core_imports_no_io_modules() -> None:
-    """Importing openapi and policy in a fresh interpreter loads none of httpx, starlette, mcp.server or the store."""
+    """Importing the pure parts in a fresh interpreter loads none of httpx, starlette, mcp.server or the store."""
     code = (
         "import sys, json; import confluence_mcp.openapi, confluence_mcp.policy.filters, "
-        "confluence_mcp.policy.ratelimit, confluence_mcp.policy.hosts; print(json.dumps(sorted(sys.modules)))"
+        "confluence_mcp.policy.ratelimit, confluence_mcp.policy.hosts, confluence_mcp.content; "
+        "print(json.dumps(sorted(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = set(__import__("json").loads(out))

@@ -31,6 +31,9 @@
     ├── SimulatedFailure       the Confluence simulator's own errors (simulator/)
     └── ToolCallFailed         a tool call that ran and failed (an isError result)
         ├── InvalidArguments   arguments that break the schema or the URL
+        │   ├── MarkdownRefused        GFM that storage cannot represent: names the construct and its line
+        │   ├── PlaceholderUnresolved  a Markdown placeholder whose element is not in the page's storage
+        │   └── StorageUnreadable      a storage body that is not well-formed XHTML
         ├── VersionConflict    an update whose expected_version is no longer current: nothing written
         └── UpstreamError      Confluence could not be reached or answered badly
             ├── UpstreamTimeout    connect, read or total timed out
@@ -68,11 +71,13 @@ __all__ = [
     "InvalidParams",
     "InvalidRequest",
     "MalformedJson",
+    "MarkdownRefused",
     "MethodNotAllowed",
     "NotFound",
     "OriginNotAllowed",
     "ParseError",
     "PayloadTooLarge",
+    "PlaceholderUnresolved",
     "ProtocolError",
     "RateLimited",
     "RequestRefused",
@@ -80,6 +85,7 @@ __all__ = [
     "ServiceUnavailable",
     "SimulatedFailure",
     "SpecError",
+    "StorageUnreadable",
     "StoreError",
     "ToolCallFailed",
     "Unauthorized",
@@ -251,6 +257,28 @@ class InvalidArguments(ToolCallFailed):
 
 class VersionConflict(ToolCallFailed):
     """An update's ``expected_version`` is not the object's current version, so nothing was written."""
+
+
+class MarkdownRefused(InvalidArguments):
+    """Markdown that storage format cannot represent; the message names the construct and its 1-based line."""
+
+    def __init__(self, construct: str, line: int, reason: str) -> None:
+        self.construct = construct
+        self.line = line
+        super().__init__(f"Markdown line {line}: {construct} cannot be written to Confluence: {reason}")
+
+
+class PlaceholderUnresolved(InvalidArguments):
+    """A placeholder reference (e.g. ``info#2``) that names no element of the page's current storage."""
+
+    def __init__(self, reference: str, line: int, reason: str) -> None:
+        self.reference = reference
+        self.line = line
+        super().__init__(f"Markdown line {line}: placeholder {reference} cannot be resolved: {reason}")
+
+
+class StorageUnreadable(InvalidArguments):
+    """A storage-format body that is not well-formed XHTML, so it cannot be converted."""
 
 
 class UpstreamError(ToolCallFailed):

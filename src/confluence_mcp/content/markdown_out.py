@@ -1,0 +1,435 @@
+"""Storage → Markdown: each block is written as ordinary GFM when that converts back to the same storage.
+
+Every block is checked by converting its Markdown back; when the result differs, the next form is tried: GFM
+with inline elements as ``{{kind#n}}…{{/kind#n}}`` pairs, then a ```` ```confluence kind#n ```` container whose
+body is the element's content, then a read-only placeholder. So storage → Markdown → storage keeps every element.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Final
+from urllib.parse import quote
+
+from confluence_mcp.content.markdown_in import storage_tree
+from confluence_mcp.content.references import (
+    BLOCK_TAGS,
+    INLINE_TAGS,
+    REFERENCE,
+    Index,
+    cell_inline,
+    content_kind,
+    header_of,
+    kind_of,
+    rows_of,
+    slot_mode,
+    slot_of,
+)
+from confluence_mcp.content.storage_xml import (
+    RI,
+    Node,
+    canonical,
+    children_text,
+    detached_copy,
+    new_root,
+    tag_of,
+    visible_text,
+)
+from confluence_mcp.errors import ConfluenceMcpError
+
+__all__ = ["markdown_of"]
+
+_SPACES: Final = re.compile(r"[ \t\r\n]+")
+_ENTITY: Final = re.compile(r"&(#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
+_ORDERED: Final = re.compile(r"[0-9]{1,9}[.)](?= |$)")
+_ALWAYS: Final = frozenset("\\`*[]<|~")
+_LINK_SAFE: Final = " -._~!$'*+,;=:@()"
+_MARKS: Final = {"strong": "**", "em": "*", "s": "~~"}
+# The cell styles markdown-it writes for a GFM alignment row, and back.
+_ALIGNMENT: Final = {"text-align:left": ":---", "text-align:right": "---:", "text-align:center": ":---:"}
+_AC_NAME: Final = "{http://atlassian.com/content}name"
+Item = tuple[str | None, Node | None]
+
+
+def _fence(info: str, body: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{info}\n{body}\n{ticks}" if body else f"{ticks}{info}\n{ticks}"
+
+
+def _indent(text: str, width: int) -> str:
+    lines = text.split("\n")
+    return "\n".join([lines[0], *((" " * width + line) if line else "" for line in lines[1:])])
+
+
+def _destination(target: str) -> str:
+    if target and not any(c in target for c in " <>()\\") and all(c.isprintable() for c in target):
+        return target
+    return "<" + target.replace("\\", "\\\\").replace("<", "\\<").replace(">", "\\>") + ">"
+
+
+def _title(title: str | None) -> str:
+    return "" if not title else ' "' + title.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class _Writer:
+    """Writes one page's elements as Markdown; every block is verified against its own conversion back."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.line_start = False
+        self.done: dict[tuple[int, int], str] = {}
+
+    # Blocks
+
+    def blocks(self, container: Node, separator: str = "\n\n") -> str:
+        return self.sequence(list(children_text(container)), separator)
+
+    def sequence(self, items: list[Item], separator: str) -> str:
+        parts: list[str] = []
+        run: list[Item] = []
+        previous: str | None = None
+        variant = 0
+        for text, child in items:
+            if child is None:
+                if text is not None and (text.strip() or run):
+                    run.append((text, None))
+                continue
+            name = tag_of(child)
+            if name not in BLOCK_TAGS and (run or name in INLINE_TAGS):
+                run.append((None, child))
+                continue
+            if run:
+                parts.append(self.inline_items(run, safe=False))
+                run, previous = [], None
+            listing = name if name in ("ul", "ol", "ac:task-list") else None
+            variant = 1 - variant if listing is not None and listing == previous else 0
+            parts.append(self.block(child, variant))
+            previous = listing
+        if run:
+            parts.append(self.inline_items(run, safe=False))
+        return separator.join(part for part in parts if part)
+
+    def block(self, element: Node, variant: int = 0) -> str:
+        key = (id(element), variant)
+        if key not in self.done:
+            self.done[key] = self._block(element, variant)
+        return self.done[key]
+
+    def _block(self, element: Node, variant: int) -> str:
+        attempts: Iterable[Callable[[], str | None]] = (
+            lambda: self.ordinary(element, variant, safe=False),
+            lambda: self.ordinary(element, variant, safe=True),
+            lambda: self.container(element, safe=False),
+            lambda: self.container(element, safe=True),
+        )
+        if tag_of(element) == "!--":
+            return self.leaf(element)
+        expected = canonical(_alone(element))
+        for attempt in attempts:
+            markdown = attempt()
+            if markdown and self.same(markdown, expected):
+                return markdown
+        return self.leaf(element)
+
+    def same(self, markdown: str, expected: object) -> bool:
+        try:
+            return canonical(storage_tree(markdown, self.index)) == expected
+        except ConfluenceMcpError:
+            return False
+
+    def ordinary(self, element: Node, variant: int, *, safe: bool) -> str | None:
+        name = tag_of(element)
+        plain = not element.attrib
+        if name == "p" and plain:
+            return self.inline(element, safe=safe) or None
+        if name in ("h1", "h2", "h3", "h4", "h5", "h6") and plain:
+            text = self.inline(element, safe=safe)
+            if text.endswith("#") and not text.endswith("\\#"):
+                text = text[:-1] + "\\#"
+            return f"{'#' * int(name[1])} {text}" if text else None
+        if name in ("ul", "ol"):
+            return self.listing(element, variant, safe=safe)
+        if name == "blockquote" and plain and content_kind(element) == "blocks":
+            return "\n".join(f"> {line}" if line else ">" for line in self.blocks(element).split("\n"))
+        if name == "hr" and plain and not len(element) and not (element.text or "").strip():
+            return "---"
+        if name == "table" and _plain_table(element):
+            return self.table(element, safe=safe)
+        if name in ("ac:structured-macro", "ac:macro") and kind_of(element) == "code":
+            return self.code(element)
+        if name == "ac:image":
+            return self.image(element)
+        return None
+
+    def container(self, element: Node, *, safe: bool) -> str | None:
+        mode = slot_mode(element)
+        slot = slot_of(element)
+        if mode is None or slot is None:
+            return None
+        if mode == "blocks":
+            body = self.blocks(slot)
+        elif mode == "inline":
+            body = self.inline(slot, safe=safe)
+        elif mode == "table":
+            body = self.table(element, safe=safe)
+        else:
+            body = self.tasks(element, safe=safe)
+        header = header_of(element)
+        return _fence(f"confluence {self.index.reference(element)}{' ' + header if header else ''}", body)
+
+    def leaf(self, element: Node) -> str:
+        words = ["confluence", self.index.reference(element)]
+        if slot_mode(element) is not None:
+            words.append("read-only")
+        if header := header_of(element):
+            words.append(header)
+        return _fence(" ".join(words), visible_text(element))
+
+    def listing(self, element: Node, variant: int, *, safe: bool) -> str | None:
+        name = tag_of(element)
+        start = element.get("start", "1")
+        if set(element.attrib) - ({"start"} if name == "ol" else set()) or not start.isdigit():
+            return None
+        items = [child for child in element if tag_of(child) != "!--"]
+        if any(tag_of(li) != "li" or li.attrib for li in items) or any(
+            t for t, _ in children_text(element) if t and t.strip()
+        ):
+            return None
+        loose = any(any(tag_of(c) == "p" for c in li) for li in items)
+        if loose and any(content_kind(li) not in ("blocks", "empty") for li in items):
+            return None
+        lines: list[str] = []
+        for number, li in enumerate(items):
+            marker = ("*" if variant else "-") if name == "ul" else f"{int(start) + number}{')' if variant else '.'}"
+            body = self.blocks(li) if loose else self.tight_item(li, safe=safe)
+            if body is None:
+                return None
+            lines.append(f"{marker} {_indent(body, len(marker) + 1)}".rstrip(" "))
+        return ("\n\n" if loose else "\n").join(lines)
+
+    def tight_item(self, li: Node, *, safe: bool) -> str | None:
+        items = list(children_text(li))
+        split = next((i for i, (_, c) in enumerate(items) if c is not None and tag_of(c) in BLOCK_TAGS), len(items))
+        if any(text is not None and text.strip() for text, _ in items[split:]):
+            return None
+        head = self.inline_items(items[:split], safe=safe)
+        rest = self.sequence([item for item in items[split:] if item[1] is not None], "\n")
+        return "\n".join(part for part in (head, rest) if part) if rest else head
+
+    def table(self, table: Node, *, safe: bool) -> str:
+        lines: list[str] = []
+        for number, row in enumerate(rows_of(table)):
+            cells = [cell for cell in row if tag_of(cell) in ("th", "td")]
+            texts = []
+            for cell in cells:
+                inner = cell_inline(cell)
+                texts.append(self.inline(inner, safe=safe) if inner is not None else "")
+            lines.append("| " + " | ".join(texts) + " |")
+            if number == 0:
+                lines.append("|" + "".join(_ALIGNMENT.get(c.get("style", ""), "---") + "|" for c in cells))
+        return "\n".join(lines)
+
+    def tasks(self, task_list: Node, *, safe: bool) -> str:
+        lines = []
+        for task in task_list:
+            if tag_of(task) != "ac:task":
+                continue
+            status = task.find("{http://atlassian.com/content}task-status")
+            done = status is not None and (status.text or "").strip() == "complete"
+            body = task.find("{http://atlassian.com/content}task-body")
+            lines.append(f"- [{'x' if done else ' '}] " + (self.inline(body, safe=safe) if body is not None else ""))
+        return "\n".join(lines)
+
+    def code(self, macro: Node) -> str | None:
+        parameters = [c for c in macro if tag_of(c) == "ac:parameter"]
+        body = macro.find("{http://atlassian.com/content}plain-text-body")
+        if macro.find("{http://atlassian.com/content}rich-text-body") is not None:
+            return None
+        language = next(("".join(p.itertext()) for p in parameters if p.get(_AC_NAME) == "language"), "")
+        if any(c in language for c in " `\n") or REFERENCE.fullmatch(language) or language == "confluence":
+            return None
+        plain = (
+            set(macro.attrib) == {_AC_NAME}
+            and all(p.get(_AC_NAME) == "language" and len(p.attrib) == 1 for p in parameters)
+            and (body is None or not body.attrib)
+            and all(tag_of(c) in ("ac:parameter", "ac:plain-text-body") for c in macro)
+        )
+        info = " ".join(word for word in (language, "" if plain else self.index.reference(macro)) if word)
+        text = (body.text or "") if body is not None else ""
+        longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+        ticks = "`" * max(3, longest + 1)
+        return f"{ticks}{info}\n{text}\n{ticks}"
+
+    def image(self, image: Node) -> str | None:
+        if set(image.attrib) - {"{http://atlassian.com/content}alt", "{http://atlassian.com/content}title"}:
+            return None
+        targets = [c for c in image if tag_of(c) != "!--"]
+        if len(targets) != 1 or len(targets[0]) or (image.text or "").strip():
+            return None
+        target = targets[0]
+        name, attributes = tag_of(target), set(target.attrib)
+        if name == "ri:attachment" and attributes == {f"{{{RI}}}filename"}:
+            source = "attachment:" + quote(target.get(f"{{{RI}}}filename", ""), safe=_LINK_SAFE)
+        elif name == "ri:url" and attributes == {f"{{{RI}}}value"}:
+            source = target.get(f"{{{RI}}}value", "")
+            if source.startswith(("page:", "attachment:")):
+                return None
+        else:
+            return None
+        alt = self.text(image.get("{http://atlassian.com/content}alt", ""))
+        title = image.get("{http://atlassian.com/content}title")
+        return f"![{alt}]({_destination(source)}{_title(title)})"
+
+    # Inline content
+
+    def inline(self, element: Node, *, safe: bool, block: bool = True) -> str:
+        return self.inline_items(list(children_text(element)), safe=safe, block=block)
+
+    def inline_items(self, items: list[Item], *, safe: bool, block: bool = True) -> str:
+        """Write inline content; a ``block`` (a paragraph, a cell) starts a line and drops edge whitespace."""
+        if block:
+            self.line_start = True
+        out: list[str] = []
+        for position, (text, child) in enumerate(items):
+            if text is not None:
+                if block and position == 0:
+                    text = text.lstrip(" \t\r\n")
+                if block and position == len(items) - 1:
+                    text = text.rstrip(" \t\r\n")
+                out.append(self.text(text))
+            elif child is not None:
+                out.append(self.inline_element(child, safe=safe))
+        return "".join(out).strip(" ") if block else "".join(out)
+
+    def text(self, raw: str) -> str:
+        text = _SPACES.sub(" ", raw)
+        if self.line_start:
+            text = text.lstrip(" ")
+        out: list[str] = []
+        for position, char in enumerate(text):
+            before = text[position - 1] if position else ""
+            after = text[position + 1] if position + 1 < len(text) else ""
+            if (
+                char in _ALWAYS
+                or (char == "_" and not (before.isalnum() and after.isalnum()))
+                or (char == "{" and after == "{")
+                or (char == "&" and _ENTITY.match(text, position))
+                or (self.line_start and not out and char in "#>-+=")
+            ):
+                out.append("\\")
+            elif self.line_start and not out and _ORDERED.match(text):
+                ordered = _ORDERED.match(text)
+                assert ordered is not None
+                out.append(text[: ordered.end() - 1] + "\\")
+                out.append(text[ordered.end() - 1 :])
+                break
+            out.append(char)
+        if text:
+            self.line_start = False
+        return "".join(out)
+
+    def inline_element(self, element: Node, *, safe: bool) -> str:
+        name = tag_of(element)
+        plain = not element.attrib
+        if name == "br" and plain and not len(element) and not element.text:
+            self.line_start = True
+            return "\\\n"
+        if not safe:
+            written = self.ordinary_inline(element, name, plain)
+            if written is not None:
+                self.line_start = False
+                return written
+        self.line_start = False
+        reference = self.index.reference(element)
+        slot = slot_of(element)
+        if slot is not None and slot_mode(element) == "inline":
+            return f"{{{{{reference}}}}}{self.inline(slot, safe=safe, block=False)}{{{{/{reference}}}}}"
+        header = header_of(element, with_text=True)
+        return f"{{{{{reference}{' ' + header if header else ''}}}}}"
+
+    def ordinary_inline(self, element: Node, name: str, plain: bool) -> str | None:
+        if name in _MARKS and plain:
+            full = "".join(element.itertext())
+            if not full or full != full.strip():
+                return None
+            inner = self.inline(element, safe=False, block=False)
+            return f"{_MARKS[name]}{inner}{_MARKS[name]}"
+        if name == "code" and plain and not len(element) and element.text and "\n" not in element.text:
+            content = element.text
+            longest = max((len(run) for run in re.findall(r"`+", content)), default=0)
+            ticks = "`" * (longest + 1)
+            pad = " " if content.startswith(("`", " ")) or content.endswith(("`", " ")) else ""
+            if content.strip(" ") == "" or _SPACES.sub(" ", content) != content:
+                return None
+            return f"{ticks}{pad}{content}{pad}{ticks}"
+        if name == "a" and set(element.attrib) <= {"href", "title"} and "href" in element.attrib:
+            inner = self.inline(element, safe=False, block=False)
+            return f"[{inner}]({_destination(element.get('href', ''))}{_title(element.get('title'))})"
+        if name == "ac:link":
+            return self.page_link(element)
+        if name == "ac:image":
+            return self.image(element)
+        return None
+
+    def page_link(self, link: Node) -> str | None:
+        if set(link.attrib) - {"{http://atlassian.com/content}anchor"}:
+            return None
+        targets = [c for c in link if tag_of(c) not in ("ac:plain-text-link-body", "!--")]
+        bodies = [c for c in link if tag_of(c) == "ac:plain-text-link-body"]
+        if len(targets) != 1 or len(targets[0]) or len(bodies) > 1 or (bodies and bodies[0].attrib):
+            return None
+        target, name = targets[0], tag_of(targets[0])
+        attributes = {key.split("}")[-1]: value for key, value in target.attrib.items()}
+        if name == "ri:page" and set(attributes) in ({"content-title"}, {"content-title", "space-key"}):
+            title = quote(attributes["content-title"], safe=_LINK_SAFE)
+            space = attributes.get("space-key")
+            if space is not None and (not space or "/" in space):
+                return None
+            destination = f"page:{quote(space, safe=_LINK_SAFE)}/{title}" if space else f"page:{title}"
+            if space is None and "/" in attributes["content-title"]:
+                return None
+        elif name == "ri:attachment" and set(attributes) == {"filename"}:
+            destination = "attachment:" + quote(attributes["filename"], safe=_LINK_SAFE)
+        else:
+            return None
+        anchor = link.get("{http://atlassian.com/content}anchor")
+        if anchor is not None:
+            destination += "#" + quote(anchor, safe=_LINK_SAFE)
+        text = bodies[0].text or "" if bodies else ""
+        if bodies and not text:
+            return None
+        return f"[{self.text(text)}]({_destination(destination)})"
+
+
+def _plain_table(table: Node) -> bool:
+    sections = [c for c in table if tag_of(c) != "!--"]
+    if table.attrib or len(sections) != 1 or tag_of(sections[0]) != "tbody" or sections[0].attrib:
+        return False
+    rows = rows_of(table)
+    if not rows or slot_mode(table) != "table":
+        return False
+    columns: list[tuple[str | None, ...]] = []
+    for number, row in enumerate(rows):
+        cells = [c for c in row if tag_of(c) != "!--"]
+        wanted = "th" if number == 0 else "td"
+        if row.attrib or any(tag_of(c) != wanted or cell_inline(c) is not c for c in cells):
+            return False
+        styles = [c.attrib for c in cells]
+        if any(set(a) - {"style"} or a.get("style", "text-align:left") not in _ALIGNMENT for a in styles):
+            return False
+        columns.append(tuple(a.get("style") for a in styles))
+    return len(set(columns)) == 1
+
+
+def _alone(element: Node) -> Node:
+    root = new_root()
+    root.append(detached_copy(element))
+    return root
+
+
+def markdown_of(root: Node) -> str:
+    """Return the Markdown for a parsed storage body (its placeholders refer to ``root`` itself)."""
+    markdown = _Writer(Index(root)).blocks(root)
+    return markdown + "\n" if markdown else ""
