@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from confluence_mcp.content import to_markdown
 from confluence_mcp.pipeline.chatgpt_tools import storage_text
 from confluence_mcp.simulator import SEED
 from tests.support.stack import Stack
@@ -46,13 +47,14 @@ async def test_search_quotes_the_query_so_it_cannot_change_the_cql(stack: Stack)
 
 
 async def test_fetch_reads_a_page_and_a_blog_post_by_the_ids_search_gave(stack: Stack) -> None:
-    """fetch(id) answers {id, title, text, url, metadata} with the body as readable text."""
+    """fetch(id) answers {id, title, text, url, metadata} with the body as Markdown."""
     page = _only_text(await stack.call("fetch", {"id": SEED.release_checklist_id}))
     assert set(page) == {"id", "title", "text", "url", "metadata"}
     assert page["title"] == "Release checklist"
-    assert page["text"].splitlines()[:2] == ["Steps", "Freeze the branch"]
-    assert "link the Rollback plan" in page["text"]
-    assert "<" not in page["text"]
+    assert page["text"] == to_markdown(stack.sim.state.content[SEED.release_checklist_id].storage)
+    assert page["text"].startswith("## Steps\n\n")
+    assert "Rollback plan" in page["text"]
+    assert "<ac:" not in page["text"]  # no storage markup: Markdown, with placeholders for macros
     assert page["url"] == f"{stack.sim_url}/wiki/spaces/OPS/pages/393218/Release+checklist"
     assert page["metadata"]["type"] == "page"
     assert (page["metadata"]["spaceId"], page["metadata"]["version"]) == (SEED.ops_space_id, 3)

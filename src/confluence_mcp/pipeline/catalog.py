@@ -16,6 +16,13 @@ from confluence_mcp.openapi import Tool
 from confluence_mcp.openapi.compact import wire_schema
 from confluence_mcp.pipeline.chatgpt_tools import ExtraTool
 from confluence_mcp.pipeline.discovery import META_TOOLS
+from confluence_mcp.pipeline.markdown import (
+    MarkdownWrite,
+    markdown_read_tool,
+    markdown_reads,
+    markdown_write_tool,
+    markdown_writes,
+)
 from confluence_mcp.pipeline.paging import Paging, paged_tool, paging_for
 from confluence_mcp.pipeline.updates import SafeUpdate, safe_update_tool, safe_updates
 from confluence_mcp.policy.filters import ToolFilter, visible_tools
@@ -76,7 +83,8 @@ class Catalog:
 
     Paginated list tools are shown with our ``cursor`` (``pipeline/paging.py``); their request plans keep
     Confluence's own parameters, which the ``cursor`` step fills. Page and blog-post updates take ``version``
-    optionally and ``expected_version`` (``pipeline/updates.py``), which the ``version`` step resolves.
+    optionally and ``expected_version`` (``pipeline/updates.py``), which the ``version`` step resolves. Tools
+    that read or write bodies also take Markdown (``pipeline/markdown.py``), which ``steps/markdown.py`` converts.
     """
 
     def __init__(self, tools: tuple[Tool, ...], *, page_size: int = 100, extras: Sequence[ExtraTool] = ()) -> None:
@@ -86,6 +94,10 @@ class Catalog:
         self.paging: dict[str, Paging] = {}
         self.safe_updates: dict[str, SafeUpdate] = safe_updates(tools)
         """Page and blog-post updates: ``version`` optional, ``expected_version`` added (``pipeline/updates.py``)."""
+        self.markdown_reads = markdown_reads(tools)
+        """Tools whose ``body-format`` also offers ``markdown``."""
+        self.markdown_writes: dict[str, MarkdownWrite] = markdown_writes(tools)
+        """Writes whose ``body`` may be Markdown, with the reader that resolves its placeholders."""
         served: list[Tool] = []
         for tool in tools:
             paging = paging_for(tool)
@@ -94,6 +106,10 @@ class Catalog:
                 tool = paged_tool(tool, paging)
             if tool.name in self.safe_updates:
                 tool = safe_update_tool(tool)
+            if tool.name in self.markdown_reads:
+                tool = markdown_read_tool(tool)
+            if tool.name in self.markdown_writes:
+                tool = markdown_write_tool(tool)
             served.append(tool)
         self.tools = (*served, *(e.tool for e in extras))
         self.page_size = page_size

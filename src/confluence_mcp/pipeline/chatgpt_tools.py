@@ -4,7 +4,8 @@ Their shapes are fixed by ChatGPT: ``search(query)`` answers one text item holdi
 ``{"results": [{"id", "title", "url"}]}``; ``fetch(id)`` one text item holding
 ``{"id", "title", "text", "url", "metadata"}``. Each is one upstream request: search is CQL text search over
 pages and blog posts (v1, the only search API); fetch reads the page (or, for a ``blogpost:`` id from
-search, the blog post) through v2 with its storage body, returned as plain text.
+search, the blog post) through v2 with its storage body, returned as Markdown (``content/``; plain text for a
+body that is not well-formed XHTML).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote
 
-from confluence_mcp.errors import InvalidArguments
+from confluence_mcp.content import to_markdown
+from confluence_mcp.errors import InvalidArguments, StorageUnreadable
 from confluence_mcp.openapi.models import Annotations, Binding, Tool
 from confluence_mcp.upstream.request import UpstreamRequest
 from confluence_mcp.upstream.results import ToolOutcome, outcome_from_response
@@ -118,11 +120,19 @@ def _shape_fetch(request: UpstreamRequest, response: UpstreamResponse) -> ToolOu
     payload = {
         "id": f"{_BLOGPOST_PREFIX}{ident}" if kind == "blogpost" else ident,
         "title": data.get("title") or "",
-        "text": storage_text(body),
+        "text": _readable(body),
         "url": _base(data) + links.get("webui", "") if links.get("webui") else "",
         "metadata": {k: v for k, v in metadata.items() if v is not None},
     }
     return _only_text(payload, outcome)
+
+
+def _readable(storage: str) -> str:
+    """Return a body as Markdown, or as plain text when it is not well-formed XHTML."""
+    try:
+        return to_markdown(storage)
+    except StorageUnreadable:
+        return storage_text(storage)
 
 
 def _base(data: Mapping[str, Any]) -> str:
@@ -213,7 +223,7 @@ _FETCH = Tool(
     title="Fetch a Confluence page",
     description=(
         "Reads (fetches) one page or blog post by the id search returned; answers {id, title, text, url, metadata} "
-        "with the body as plain text. To edit, use get_single_confluence_page_by_id for storage XHTML."
+        "with the body as Markdown. To edit, use get_single_confluence_page_by_id with body-format=markdown."
     ),
     input_schema={
         "type": "object",

@@ -49,6 +49,10 @@ class Call:
     """The object being updated as Confluence holds it now, read once by ``version`` (``pipeline/current.py``)."""
     current_storage: bool = False
     """Set by a step before ``version`` that needs the current body too: that one read then asks for storage."""
+    markdown_out: bool = False
+    """Set by ``markdown`` when a read asked for ``body-format=markdown``: the finisher converts its bodies."""
+    markdown_in: str | None = None
+    """An update's Markdown body waiting for the current storage its placeholders name (``markdown_body``)."""
     expected_version: int | None = None
     """The agent's ``expected_version`` on an update (``version``); a 409 then names it."""
     continue_from: Continuation | None = None

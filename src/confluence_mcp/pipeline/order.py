@@ -8,12 +8,15 @@
     5. coerce       digits sent as numbers, counts sent as text, fixed  steps/coerce.py
     6. arguments    arguments match the tool's input schema             steps/arguments.py
     7. cursor       list tools: our cursor -> Confluence's, limit cap   steps/paging.py
+       markdown     body-format=markdown asks for storage; Markdown bodies checked  steps/markdown.py
        version      page/blog-post updates: current version read, expected_version checked  steps/version.py
+       markdown_body  an update's Markdown -> storage, against the current page  steps/markdown.py
     8. transform    arguments -> the upstream request                   steps/transform.py
     9. send         the request goes to Confluence (one shared pool)    steps/send.py
    10. shape        Confluence's answer -> the agent's result           steps/shape.py
     finishers       refine the outcome: next_cursor (list tools)        steps/paging.py
-                    conflict (a 409 on expected_version)  steps/version.py; lean  steps/lean.py;
+                    conflict (a 409 on expected_version)  steps/version.py;
+                    markdown_result (storage bodies -> Markdown)  steps/markdown.py; lean  steps/lean.py;
                     text_cap (long results cut, continue_from)  steps/text_cap.py
     observers       see every finished call: fair_share (gives the slot back),
                     metrics (observers/metrics.py), log (observers/log.py),
@@ -39,6 +42,7 @@ from confluence_mcp.pipeline.steps.coerce import CoerceArguments
 from confluence_mcp.pipeline.steps.discover import AnswerDiscovery
 from confluence_mcp.pipeline.steps.fair_share import FairShare
 from confluence_mcp.pipeline.steps.lean import LeanResults
+from confluence_mcp.pipeline.steps.markdown import AskForStorage, BodiesAsMarkdown, ConvertAgainstCurrent
 from confluence_mcp.pipeline.steps.paging import AddNextCursor, DecodeCursor
 from confluence_mcp.pipeline.steps.resolve import ResolveServer
 from confluence_mcp.pipeline.steps.send import SendUpstream
@@ -66,6 +70,7 @@ def build_pipeline(
     """Return the pipeline every tools/call runs through, built once at start-up."""
     fair_share = FairShare(limits or LimitSettings())
     metrics = metrics or CallMetrics(t.name for t in catalog.tools)
+    current = CurrentReader(catalog, upstream)  # one read of the object a write changes, shared by two steps
     return Pipeline(
         steps=(
             ResolveServer(resolver),
@@ -76,7 +81,9 @@ def build_pipeline(
             CoerceArguments(catalog),
             ValidateArguments(catalog),
             DecodeCursor(catalog),
-            FillVersion(catalog, CurrentReader(catalog, upstream)),
+            AskForStorage(catalog),
+            FillVersion(catalog, current),
+            ConvertAgainstCurrent(catalog, current),
             BuildRequest(catalog),
             SendUpstream(upstream),
             ShapeResult(catalog),
@@ -85,6 +92,7 @@ def build_pipeline(
         finishers=(
             AddNextCursor(),
             ExplainConflict(catalog),
+            BodiesAsMarkdown(),
             LeanResults(catalog),
             CapText((results or ResultSettings()).max_text_chars),
         ),

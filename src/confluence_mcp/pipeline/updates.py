@@ -50,14 +50,15 @@ def safe_updates(tools: Iterable[Tool]) -> dict[str, SafeUpdate]:
         reader = readers.get(tool.binding.path)
         if noun is None or reader is None or tool.binding.method != "PUT" or tool.method != "update":
             continue
-        id_argument, reader_id = _path_argument(tool), _path_argument(reader)
+        id_argument, reader_id = path_argument(tool), path_argument(reader)
         if id_argument is None or reader_id is None or "version" not in tool.input_schema.get("properties", {}):
             continue
         found[tool.name] = SafeUpdate(tool.name, reader.name, noun, id_argument, reader_id)
     return found
 
 
-def _path_argument(tool: Tool) -> str | None:
+def path_argument(tool: Tool) -> str | None:
+    """Return the one path argument of ``tool`` (the object's id), or None when it has none or several."""
     names = [b.argument for b in tool.binding.arguments if b.location == "path"]
     return names[0] if len(names) == 1 else None
 
