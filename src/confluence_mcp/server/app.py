@@ -49,6 +49,8 @@ class Runtime:
     cipher: Cipher
     audit: AuditQueue | None = None
     """Where tool calls and admin API changes queue their audit records; None when the audit log is off."""
+    upstream: UpstreamClient | None = None
+    """The one client every upstream request goes through: tool calls and the admin connection check."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -95,7 +97,13 @@ def create_app(
     answers = Answers(pipeline)
     sdk = SdkBridge(catalog, answers, max_body_bytes=settings.server.max_body_bytes)
     runtime = Runtime(
-        settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher, audit=audit
+        settings=settings,
+        store=the_store,
+        catalog=catalog,
+        resolver=resolver,
+        cipher=cipher,
+        audit=audit,
+        upstream=upstream,
     )
     runtime.extra["sdk"] = sdk
     runtime.extra["pipeline"] = pipeline
