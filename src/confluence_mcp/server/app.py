@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import httpx
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from confluence_mcp.admin.static import load_static_config
 from confluence_mcp.errors import ConfigError
@@ -138,6 +138,10 @@ def create_app(
     from confluence_mcp.admin.routes import admin_routes  # the admin API lives in its own package
 
     routes.extend(admin_routes())
+    if settings.ui.enabled:
+        from confluence_mcp.ui import UI_PREFIX, ui_app  # the web pages, over the same AdminService
+
+        routes.append(Mount(UI_PREFIX, app=ui_app()))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     app.state.mcp_endpoint = endpoint
