@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, Response
 
 from confluence_mcp.admin.models import McpLogsQuery, McpServerInput, McpServerPatch, parse_input
 from confluence_mcp.errors import InvalidInput
-from confluence_mcp.store.base import McpServer
+from confluence_mcp.store.base import DEFAULT_MAX_LIMIT, McpServer
 from confluence_mcp.ui.forms import EXPIRY_CHOICES, Form, form_errors, server_config, server_expiry
 from confluence_mcp.ui.pages import Page
 from confluence_mcp.ui.pages_accounts import notice
@@ -93,7 +93,7 @@ async def servers(page: Page) -> Response:
 async def server_new(page: Page) -> Response:
     """GET /ui/accounts/{account_id}/mcp/new: the create form, its preview filled for the defaults."""
     account = await page.service.get_account(page.param("account_id"))
-    values = _values(Form({"expires_in": ["7d"]}))
+    values = _values(Form({"expires_in": ["7d"], "config.max_limit": [str(DEFAULT_MAX_LIMIT)]}))
     return _form_page(page, 200, values, account=account, mode="add", server=None)
 
 
