@@ -5,16 +5,27 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from confluence_mcp.admin.connection_check import ConnectionChecker
 from confluence_mcp.cli import main
+from confluence_mcp.settings import UpstreamSettings
 from confluence_mcp.simulator import Simulator, create_simulator
 from confluence_mcp.simulator.faults import Fault
 from confluence_mcp.simulator.seed import SEED
+from confluence_mcp.store.base import Account
+from confluence_mcp.upstream.client import UpstreamClient, open_sender
+from confluence_mcp.upstream.guard import GuardedHttpTransport, host_policy
+from confluence_mcp.upstream.httpx_sender import HttpxSender, build_http_client
+from confluence_mcp.upstream.pooled import PooledSender
+from confluence_mcp.upstream.sender import Sender
+from confluence_mcp.upstream.transport import LeanTransport
 from tests.support.admin import AdminApp, admin_settings, error_body, running_admin_app
+from tests.support.dns import FakeDns
 from tests.support.servers import free_port, serve_asgi
 
 pytestmark = pytest.mark.anyio
@@ -157,3 +168,51 @@ async def _cli(*argv: str) -> int:
     import anyio.to_thread
 
     return await anyio.to_thread.run_sync(main, list(argv))
+
+
+def _upstream(kind: str, settings: UpstreamSettings, dns: FakeDns) -> UpstreamClient:
+    """An upstream client whose sender resolves names through ``dns`` (the SSRF guard still decides on them)."""
+    sender: Sender
+    if kind == "lean":
+        transport = LeanTransport(connect_timeout=2, read_timeout=5, hosts=host_policy(settings), resolver=dns)
+        sender = PooledSender(transport, settings)
+    else:
+        sender = HttpxSender(build_http_client(settings, GuardedHttpTransport(settings, resolver=dns)), settings)
+    return UpstreamClient(sender, settings.retry)
+
+
+def _account(url: str) -> Account:
+    moment = datetime.now(UTC)
+    return Account("acc_x", "X", url, "basic", EMAIL, TOKEN, None, moment, moment)
+
+
+@pytest.mark.parametrize("kind", ["lean", "httpx"])
+async def test_a_name_that_does_not_resolve_or_resolves_inward_is_reported_without_connecting(kind: str) -> None:
+    """NXDOMAIN is dns; a public name answering a private address is refused by the SSRF guard, as tool calls are."""
+    dns = FakeDns({"rebind.atlassian.net": ["10.0.0.5"]})
+    upstream = _upstream(kind, UpstreamSettings(), dns)
+    try:
+        gone = await ConnectionChecker(upstream).check(_account("https://gone.atlassian.net"))
+        rebind = await ConnectionChecker(upstream).check(_account("https://rebind.atlassian.net"))
+    finally:
+        await upstream.aclose()
+    assert (gone.outcome, gone.ok) == ("dns", False)
+    assert "does not resolve" in gone.message
+    assert rebind.outcome == "refused"
+    assert "10.0.0.5" not in rebind.message
+    assert dns.lookups == ["gone.atlassian.net", "rebind.atlassian.net"]
+
+
+async def test_a_site_slower_than_the_read_timeout_is_reported_as_a_timeout() -> None:
+    """The check keeps the upstream timeouts: a site that answers late is a timeout naming the setting."""
+    sim = create_simulator(email=EMAIL, api_token=TOKEN)
+    sim.faults.add(Fault(path="/user/current$", latency_ms=2000))
+    settings = UpstreamSettings(allowed_hosts=("127.0.0.1",), read_timeout=0.2, total_timeout=0.3)
+    upstream = UpstreamClient(open_sender(settings), settings.retry)
+    try:
+        async with serve_asgi(sim.app) as url:
+            report = await ConnectionChecker(upstream).check(_account(url))
+    finally:
+        await upstream.aclose()
+    assert report.outcome == "timeout"
+    assert "timeout" in report.message
