@@ -203,6 +203,11 @@ async def test_an_operator_connects_a_site_creates_a_read_only_server_copies_its
         # The account's edit and remove pages; removing it empties the list. Then sign out.
         await page.get_by_role("link", name="Edit account").click()
         await expect(page.get_by_label("Site URL")).to_have_value(site.sim_url)
+        await page.get_by_role("button", name="Test connection").click()  # no token typed: the stored one
+        await expect(page.locator("#check-result")).to_contain_text(f"as {SEED.agent_display_name}")
+        await page.get_by_label("Credential type").select_option("bearer")
+        await expect(page.get_by_label("Atlassian account email")).to_be_hidden()
+        await page.get_by_label("Credential type").select_option("basic")
         await check_page(page, "account-edit")
         await page.get_by_role("link", name="Accounts", exact=True).first.click()
         await _click_in_row(page, "Simulated site", "Remove")

@@ -49,16 +49,23 @@ async def test_sign_in_sets_a_sealed_strict_httponly_cookie_that_holds_no_token(
     assert record.id not in cookie
 
 
-async def test_over_https_the_cookie_is_secure() -> None:
-    """Served over https, the session cookie carries Secure."""
-    settings = ui_settings()
+@pytest.mark.parametrize(
+    ("base_url", "public_url"), [("https://ui.example", None), ("http://127.0.0.1", "https://mcp.example.com")]
+)
+async def test_over_https_the_cookie_is_secure(base_url: str, public_url: str | None) -> None:
+    """Served over https, or behind a TLS proxy that server.public_url names, the session cookie carries Secure."""
+    settings = ui_settings(server={"public_url": public_url})
     app = create_app(settings)
     await app.state.runtime.store.open()
     token, _ = await add_admin_token(app)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="https://ui.example") as http:
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
         form = await http.get("/ui/sign-in")
-        answer = await http.post("/ui/sign-in", data={"csrf": csrf_of(form.text), "token": token})
+        # Sent by hand: over plain http (the proxy's side) the client itself would hold back a Secure cookie.
+        pre = form.headers["set-cookie"].split(";")[0]
+        answer = await http.post(
+            "/ui/sign-in", data={"csrf": csrf_of(form.text), "token": token}, headers={"Cookie": pre}
+        )
     cookie = next(v for k, v in answer.headers.multi_items() if k == "set-cookie" and v.startswith(SESSION_COOKIE))
     assert "secure" in {part.strip().lower() for part in cookie.split(";")}
 

@@ -79,10 +79,16 @@ async def account_post(page: Page) -> Response:
 
 
 async def account_test(page: Page) -> Response:
-    """POST /ui/accounts/test (JSON): what Confluence says of the form's site and credentials; nothing saved."""
+    """POST /ui/accounts/test (JSON): what Confluence says of the form's site and credentials; nothing saved.
+
+    From the edit form with no new token typed, the stored credentials are tested.
+    """
     try:
-        body = parse_input(AccountInput, account_body(page.form))
-        report = await page.service.test_connection(body)
+        stored = page.form.get("account_id")
+        if stored and not page.form.get("auth.password"):
+            report = await page.service.check_account(stored)
+        else:
+            report = await page.service.test_connection(parse_input(AccountInput, account_body(page.form)))
     except InvalidInput as exc:
         errors = form_errors(exc, ACCOUNT_FIELDS)
         return JSONResponse({"ok": False, "errors": dict(errors.by_field), "general": list(errors.general)}, 422)

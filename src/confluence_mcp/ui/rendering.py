@@ -60,6 +60,11 @@ def shown(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def shown_seconds(moment: datetime) -> str:
+    """Return a time to the second, as the activity table shows calls: ``2026-12-31 14:05:09 UTC``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def expiry_flag(moment: datetime | None, now: datetime | None = None) -> str:
     """Return ``expired``, ``soon`` (within 14 days) or '' for an Atlassian token's expiry."""
     if moment is None:
@@ -91,6 +96,7 @@ def templates() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["shown"] = shown
+    env.filters["shown_seconds"] = shown_seconds
     env.filters["expiry_flag"] = expiry_flag
     env.filters["days_left"] = _days_left
     env.filters["iso_date"] = _iso_date

@@ -35,8 +35,14 @@ def _set_cookie(response: Response, request: Request, name: str, value: str, sec
         path="/ui",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=_served_over_https(request),
     )
+
+
+def _served_over_https(request: Request) -> bool:
+    """Return whether the browser reached us over https: directly, through a trusted proxy, or per public_url."""
+    public_url: str = request.app.state.runtime.settings.public_url
+    return request.url.scheme == "https" or public_url.startswith("https://")
 
 
 def _form_page(request: Request, status: int = 200, error: str = "") -> Response:

@@ -101,7 +101,17 @@ function setupPreview() {
   });
 }
 
+function setupCredentialType() {
+  const select = document.getElementById("f-auth-type");
+  const email = document.getElementById("email-field");
+  if (!select || !email) return;
+  const show = () => { email.hidden = select.value === "bearer"; };
+  select.addEventListener("change", show);
+  show();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  setupCredentialType();
   setupCopy();
   setupTestConnection();
   setupPreview();
