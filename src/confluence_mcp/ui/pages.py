@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from confluence_mcp.admin.routes import admin_service
 from confluence_mcp.admin.service import AdminService
 from confluence_mcp.asgi import Receive, Scope, Send
-from confluence_mcp.errors import ConfluenceMcpError, NotFound, PayloadTooLarge
+from confluence_mcp.errors import ConfluenceMcpError, NotFound, PayloadTooLarge, StoreError
 from confluence_mcp.store.base import is_expired
 from confluence_mcp.ui.forms import Form, read_form
 from confluence_mcp.ui.rendering import render
@@ -89,6 +89,8 @@ class Endpoint:
             response = self._problem(404, "Not found", str(exc))
         except PayloadTooLarge as exc:
             response = self._problem(413, "Too large", str(exc))
+        except StoreError:  # after NotFound, its subclass: the store itself failed
+            response = self._problem(503, "Unavailable", "The store did not answer; try again shortly.")
         except ConfluenceMcpError as exc:  # a rule a handler did not place on a field
             response = self._problem(400, "Refused", str(exc))
         except Exception:  # top-level handler: the page says something broke; the traceback goes to the log only
