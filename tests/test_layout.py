@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "confluence_mcp"
 
 IO_LIBRARIES = ("httpx", "starlette", "uvicorn", "mcp", "mcp_types", "redis", "sqlite3", "anyio", "socket")
-PARTS_WITH_IO = ("upstream", "server", "store", "pipeline", "rpc", "admin", "cli", "simulator")
+PARTS_WITH_IO = ("upstream", "server", "store", "pipeline", "rpc", "admin", "cli", "simulator", "ui")
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,10 @@ RULES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("only the CLI may start the simulator", tuple(p for p in (*PARTS_WITH_IO, "openapi", "policy", "content", "errors",
      "settings", "logs", PACKAGE) if p not in ("cli", "simulator")), _ours("simulator")),
     ("the simulator is not built from our server", ("simulator",), _ours("server", "upstream", "pipeline", "rpc")),
+    ("the web pages change things only through the admin service", ("ui",),
+     _ours("server", "upstream", "rpc", "cli", "store.memory", "store.sqlite", "store.redis", "store.opening")),
+    ("only the server mounts the web pages", tuple(p for p in (*PARTS_WITH_IO, "openapi", "policy", "errors",
+     "settings", "logs", PACKAGE) if p not in ("server", "ui")), _ours("ui")),
 ]  # fmt: skip
 
 
@@ -179,6 +183,8 @@ def test_no_module_imports_its_importer() -> None:
         ("confluence_mcp.store.base", "from confluence_mcp.upstream import client", "the store knows nothing"),
         ("confluence_mcp.server.app", "from confluence_mcp.simulator import SEED", "only the CLI may start"),
         ("confluence_mcp.simulator.app", "from confluence_mcp.server import guards", "the simulator is not built"),
+        ("confluence_mcp.ui.pages", "from confluence_mcp.store.sqlite import SqliteStore", "the web pages change"),
+        ("confluence_mcp.admin.routes", "from confluence_mcp.ui import ui_app", "only the server mounts"),
     ],
 )
 def test_a_forbidden_import_is_reported_by_name(module: str, source: str, expected: str) -> None:

@@ -7,7 +7,8 @@
     │   └── NotFound           no such record (or one we must not admit exists)
     ├── InvalidInput           an admin or CLI request that breaks a rule
     │   ├── InvalidBody        a request body that does not match its schema
-    │   └── Conflict           a request that clashes with the current state (a record from the settings file)
+    │   ├── Conflict           a request that clashes with the current state (a record from the settings file)
+    │   └── ConnectionCheckFailed  an account whose site or credentials failed the current-user check
     ├── HttpProblem            an admin API request refused at the HTTP layer; carries response headers
     │   ├── Unauthorized       no valid API token
     │   ├── MethodNotAllowed   the path exists, the method does not
@@ -62,6 +63,7 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "ConfluenceMcpError",
+    "ConnectionCheckFailed",
     "HostNotAllowed",
     "HttpProblem",
     "InternalFailure",
@@ -142,6 +144,10 @@ class InvalidBody(InvalidInput):
 
 class Conflict(InvalidInput):
     """The request clashes with the current state, e.g. it edits a record declared in the settings file."""
+
+
+class ConnectionCheckFailed(InvalidInput):
+    """Confluence's current-user endpoint refused the account's credentials, or its site could not be reached."""
 
 
 class HttpProblem(ConfluenceMcpError):

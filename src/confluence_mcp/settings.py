@@ -196,6 +196,15 @@ class AuditSettings(_Model):
     """How often the writer stores what is waiting."""
 
 
+class UiSettings(_Model):
+    """The admin web pages under ``/ui``: sign in with an admin API token, then a session cookie."""
+
+    enabled: bool = True
+    """Serve the pages; false answers 404 under /ui (the admin REST API stays)."""
+    session_minutes: int = Field(default=480, ge=5, le=10_080)
+    """How long a sign-in lasts (never past the admin token's own expiry)."""
+
+
 class StoreSettings(_Model):
     """Where accounts, MCP servers and API tokens live."""
 
@@ -298,6 +307,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     logging: LoggingSettings = LoggingSettings()
     audit: AuditSettings = AuditSettings()
+    ui: UiSettings = UiSettings()
     accounts: tuple[StaticAccount, ...] = ()
     servers: tuple[StaticServer, ...] = ()
     embedded_defaults: bool = Field(default=False, exclude=True)

@@ -101,7 +101,7 @@ async def _through_the_api(store: MemoryStore, account: dict[str, Any], server: 
     config = {key: value for key, value in server.items() if key in ("tool_exposure", "max_limit")}
     config.update(methods=server.get("methods", []), tags=server.get("tags", []))
     mcp_body = {"name": "docs-bot", "config": config, "expires_at": server.get("expires_at")}
-    await service.create_mcp_server(created.id, parse_input(McpServerInput, mcp_body))
+    await service.create_mcp_server(created.account.id, parse_input(McpServerInput, mcp_body))
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,9 @@ def test_cli_changes_are_recorded_as_cli_and_audit_list_shows_them_without_value
         ["cli", "account.create", account_id, "ok"],
     ]
     assert rows[1][-1] == "name,expires_at"
-    assert rows[3][-1] == "label,instance_url,auth.type,auth.username,auth.password,api_token_expires_at"
+    assert (
+        rows[3][-1] == "label,instance_url,auth.type,auth.username,auth.password,api_token_expires_at,check"
+    )  # check: --no-check
     for secret in (ATLASSIAN_TOKEN, token, server_url.rsplit("/", 1)[1], "john@example.com"):
         assert secret not in "\n".join(out)
         assert secret not in repr(stored_audit(tmp_path))

@@ -97,7 +97,7 @@ async def test_tool_calls_and_admin_changes_read_back_through_api_and_cli_with_k
         headers = {"Authorization": f"Bearer {stack.api_token}"}
         async with httpx.AsyncClient(base_url=stack.base_url, headers=headers, timeout=30) as admin:
             body = {"label": LABEL, "instance_url": SITE, "auth": {"username": "ops@example.com", "password": PASSWORD}}
-            account = (await admin.post("/integrated-account", json=body)).json()
+            account = (await admin.post("/integrated-account?check=false", json=body)).json()
             created = await admin.post(f"/integrated-account/{account['id']}/mcp", json={"name": "bot"})
             server = created.json()
             server_path = f"/integrated-account/{account['id']}/mcp/{server['id']}"
@@ -136,7 +136,7 @@ async def test_tool_calls_and_admin_changes_read_back_through_api_and_cli_with_k
             "account.create",
             account["id"],
             "ok",
-            ["label", "instance_url", "auth.username", "auth.password"],
+            ["label", "instance_url", "auth.username", "auth.password", "check"],
         ),
         (admin_token_id, "mcp_server.create", server["id"], "ok", ["name"]),
         (admin_token_id, "mcp_server.update", server["id"], "ok", ["config.methods"]),

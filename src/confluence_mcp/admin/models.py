@@ -29,15 +29,18 @@ from confluence_mcp.errors import InvalidBody, InvalidInput
 from confluence_mcp.store.base import AUDIT_PAGE_MAX, DEFAULT_MAX_LIMIT, MAX_LIMIT_CEILING, ToolExposure
 
 __all__ = [
+    "AccountCheckQuery",
     "AccountInput",
     "AccountList",
     "AccountPatch",
+    "AccountSavedView",
     "AccountView",
     "AuditEntryView",
     "AuditLogPage",
     "AuditLogQuery",
     "AuthInput",
     "AuthView",
+    "ConnectionCheckView",
     "ErrorView",
     "McpConfigInput",
     "McpConfigPatch",
@@ -262,6 +265,29 @@ class AccountView(BaseModel):
     updated_at: Timestamp
 
 
+class ConnectionCheckView(BaseModel):
+    """What Confluence's current-user endpoint said of an account's site and credentials."""
+
+    ok: bool
+    outcome: str = Field(
+        description="ok, bad_credentials (401), forbidden (403), unexpected_status, refused (a host we do not"
+        " connect to), timeout, dns, tls or unreachable.",
+        examples=["ok", "bad_credentials"],
+    )
+    message: str
+    status: int | None = Field(description="Confluence's HTTP status, when it answered.")
+    display_name: str | None = Field(description="The Atlassian user the credentials belong to.")
+    account_id: str | None = Field(description="That user's Atlassian accountId.")
+
+
+class AccountSavedView(AccountView):
+    """An account just created or changed, with the result of its connection check."""
+
+    check: ConnectionCheckView | None = Field(
+        description="null: the check was skipped (check=false) or nothing it tests changed."
+    )
+
+
 class McpConfigView(BaseModel):
     """An MCP server's config as stored (empty filters = no restriction)."""
 
@@ -350,6 +376,16 @@ class AuditLogQuery(_Body):
     since: _Since = None
     cursor: _Cursor = None
     limit: _Limit = 50
+
+
+class AccountCheckQuery(_Body):
+    """Query of ``POST``/``PATCH`` on accounts: whether to test the credentials first."""
+
+    check: bool = Field(
+        default=True,
+        description="Test the site and credentials against Confluence's current-user endpoint first, and refuse"
+        " the change (422 connection_check_failed, naming auth or instance_url) if they fail; false skips it.",
+    )
 
 
 class McpLogsQuery(_Body):

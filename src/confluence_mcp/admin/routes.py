@@ -22,17 +22,17 @@ from starlette.routing import BaseRoute, Route
 from confluence_mcp import __version__, asgi
 from confluence_mcp.admin.audit import Auditor
 from confluence_mcp.admin.auth import require_api_token
+from confluence_mcp.admin.connection_check import ConnectionChecker
 from confluence_mcp.admin.http_errors import error_response, internal_error_response
 from confluence_mcp.admin.models import (
+    AccountCheckQuery,
     AccountInput,
     AccountList,
     AccountPatch,
+    AccountSavedView,
     AccountView,
-    AuditEntryView,
     AuditLogPage,
     AuditLogQuery,
-    AuthView,
-    McpConfigView,
     McpLogsQuery,
     McpServerCreatedView,
     McpServerInput,
@@ -43,12 +43,12 @@ from confluence_mcp.admin.models import (
     parse_query,
 )
 from confluence_mcp.admin.openapi import OperationSpec, build_document
-from confluence_mcp.admin.service import AdminService, NewMcpServer
+from confluence_mcp.admin.service import AdminService
+from confluence_mcp.admin.views import account_view, audit_page_view, created_view, mcp_server_view, saved_view
 from confluence_mcp.asgi import Receive, Scope, Send
 from confluence_mcp.errors import BodyTooLarge, ConfluenceMcpError, MalformedJson, MethodNotAllowed, PayloadTooLarge
-from confluence_mcp.store.base import Account, AuditPage, McpServer
 
-__all__ = ["OPENAPI_PATH", "account_view", "admin_routes", "audit_page_view", "mcp_server_view"]
+__all__ = ["OPENAPI_PATH", "admin_routes", "admin_service"]
 
 log = logging.getLogger("confluence_mcp.admin")
 
@@ -101,14 +101,19 @@ class _Resource:
         if handler is None:
             allowed = ", ".join(sorted(self._handlers))
             raise MethodNotAllowed(f"{request.method} {self._path}: use {allowed}", headers={"Allow": allowed})
-        service = AdminService(
-            runtime.store,
-            runtime.settings,
-            lambda: runtime.catalog.tools,
-            on_change=runtime.resolver.invalidate,  # so a revoked URL dies at once in this process
-            auditor=None if runtime.audit is None else Auditor(token.id, runtime.audit.append, runtime.audit.new_id),
-        )
-        return await handler(request, service)
+        return await handler(request, admin_service(runtime, token.id))
+
+
+def admin_service(runtime: Any, actor: str) -> AdminService:
+    """Return the service the admin API and the web pages run as ``actor`` (an admin token id) on ``runtime``."""
+    return AdminService(
+        runtime.store,
+        runtime.settings,
+        lambda: runtime.catalog.tools,
+        on_change=runtime.resolver.invalidate,  # so a revoked URL dies at once in this process
+        auditor=None if runtime.audit is None else Auditor(actor, runtime.audit.append, runtime.audit.new_id),
+        checker=None if runtime.upstream is None else ConnectionChecker(runtime.upstream),
+    )
 
 
 async def read_json(request: Request, limit: int) -> Any:
@@ -147,74 +152,13 @@ def _json(model: BaseModel, status: int = 200) -> JSONResponse:
     return JSONResponse(model.model_dump(mode="json"), status_code=status)
 
 
-def account_view(account: Account) -> AccountView:
-    """Return an account as the API shows it: no secret."""
-    return AccountView(
-        id=account.id,
-        label=account.label,
-        instance_url=account.instance_url,
-        auth=AuthView(type=account.auth_type, username=account.username),
-        api_token_expires_at=account.api_token_expires_at,
-        created_at=account.created_at,
-        updated_at=account.updated_at,
-    )
-
-
-def mcp_server_view(server: McpServer) -> McpServerView:
-    """Return an MCP server as the API shows it: no token, no hash."""
-    return McpServerView(
-        id=server.id,
-        name=server.name,
-        integrated_account_id=server.account_id,
-        config=_config_view(server),
-        expires_at=server.expires_at,
-        created_at=server.created_at,
-        updated_at=server.updated_at,
-    )
-
-
-def audit_page_view(page: AuditPage) -> AuditLogPage:
-    """Return a page of audit records as the API shows it."""
-    entries = [
-        AuditEntryView(
-            id=r.id,
-            at=r.at,
-            actor=r.actor,
-            action=r.action,
-            target=r.target,
-            argument_keys=list(r.argument_keys),
-            outcome=r.outcome,
-            reason=r.reason,
-            upstream_status=r.upstream_status,
-            duration_ms=r.duration_ms,
-        )
-        for r in page.records
-    ]
-    return AuditLogPage(result=entries, next_cursor=page.next_cursor)
-
-
-def _created_view(created: NewMcpServer) -> McpServerCreatedView:
-    view = mcp_server_view(created.server)
-    return McpServerCreatedView(**dict(view), url=created.url, token=created.token)
-
-
-def _config_view(server: McpServer) -> McpConfigView:
-    return McpConfigView(
-        methods=list(server.methods),
-        tags=list(server.tags),
-        require_api_token_auth=server.require_api_token_auth,
-        tool_exposure=server.tool_exposure,
-        max_limit=server.max_limit,
-        lean_results=server.lean_results,
-    )
-
-
 # Handlers
 
 
 async def _create_account(request: Request, service: AdminService) -> Response:
-    account = await service.create_account(await _body(request, AccountInput))
-    return _json(account_view(account), 201)
+    check = _query(request, AccountCheckQuery).check
+    saved = await service.create_account(await _body(request, AccountInput), check=check)
+    return _json(saved_view(saved), 201)
 
 
 async def _list_accounts(request: Request, service: AdminService) -> Response:
@@ -228,8 +172,9 @@ async def _get_account(request: Request, service: AdminService) -> Response:
 
 async def _update_account(request: Request, service: AdminService) -> Response:
     account_id = request.path_params["account_id"]
+    check = _query(request, AccountCheckQuery).check
     body = await _body(request, AccountPatch)
-    return _json(account_view(await service.update_account(account_id, body)))
+    return _json(saved_view(await service.update_account(account_id, body, check=check)))
 
 
 async def _delete_account(request: Request, service: AdminService) -> Response:
@@ -241,7 +186,7 @@ async def _create_mcp_server(request: Request, service: AdminService) -> Respons
     account_id = request.path_params["account_id"]
     body = await _body(request, McpServerInput)
     created = await service.create_mcp_server(account_id, body)
-    return _json(_created_view(created), 201)
+    return _json(created_view(created), 201)
 
 
 async def _list_mcp_servers(request: Request, service: AdminService) -> Response:
@@ -280,7 +225,14 @@ async def _audit_log(request: Request, service: AdminService) -> Response:
 _OPERATIONS: tuple[tuple[OperationSpec, Handler], ...] = (
     (
         OperationSpec(
-            "POST", ACCOUNTS, "createIntegratedAccount", "Connect a Confluence site", 201, AccountInput, AccountView
+            "POST",
+            ACCOUNTS,
+            "createIntegratedAccount",
+            "Connect a Confluence site (its credentials are tested first unless check=false)",
+            201,
+            AccountInput,
+            AccountSavedView,
+            query=AccountCheckQuery,
         ),
         _create_account,
     ),
@@ -294,7 +246,14 @@ _OPERATIONS: tuple[tuple[OperationSpec, Handler], ...] = (
     ),
     (
         OperationSpec(
-            "PATCH", ACCOUNT, "updateIntegratedAccount", "Change an integrated account", 200, AccountPatch, AccountView
+            "PATCH",
+            ACCOUNT,
+            "updateIntegratedAccount",
+            "Change an integrated account (new credentials or a new site are tested first unless check=false)",
+            200,
+            AccountPatch,
+            AccountSavedView,
+            query=AccountCheckQuery,
         ),
         _update_account,
     ),

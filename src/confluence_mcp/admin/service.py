@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from operator import attrgetter
 
 from confluence_mcp.admin.audit import Auditor, audited, status_filter
+from confluence_mcp.admin.connection_check import ConnectionChecker, ConnectionReport
 from confluence_mcp.admin.durations import since_time
 from confluence_mcp.admin.models import (
     AccountInput,
@@ -38,13 +39,21 @@ from confluence_mcp.admin.rules import (
     require_tools,
 )
 from confluence_mcp.admin.static import STATIC_SERVER_PREFIX
-from confluence_mcp.errors import Conflict, NotFound
+from confluence_mcp.errors import Conflict, ConnectionCheckFailed, NotFound
 from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings
 from confluence_mcp.store.base import Account, ApiToken, AuditFilter, AuditPage, McpServer, Store, TokenScope
 from confluence_mcp.store.tokens import hash_token, mint_api_token, mint_mcp_token, new_id
 
-__all__ = ["AdminService", "NewApiToken", "NewMcpServer"]
+__all__ = ["AdminService", "CheckedAccount", "NewApiToken", "NewMcpServer"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedAccount:
+    """An account just saved, with what the connection check said (None when it was skipped or not run)."""
+
+    account: Account
+    check: ConnectionReport | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +106,11 @@ class AdminService:
         clock: Callable[[], datetime] = _utc_now,
         public_url: str | None = None,
         auditor: Auditor | None = None,
+        checker: ConnectionChecker | None = None,
     ) -> None:
         self._store = store
+        self._checker = checker
+        """Tests new or changed credentials before they are saved; None (rule-only tests) checks nothing."""
         self.auditor = auditor
         """Who makes this service's changes and where their audit records go; None records nothing."""
         self._settings = settings
@@ -113,13 +125,23 @@ class AdminService:
 
     # Integrated accounts
 
-    @audited("account.create", target=attrgetter("id"))
-    async def create_account(self, body: AccountInput) -> Account:
-        """Check and store a new account."""
+    @audited("account.create", target=attrgetter("account.id"))
+    async def create_account(self, body: AccountInput, *, check: bool = True) -> CheckedAccount:
+        """Check the rules and (unless ``check`` is false) the credentials, then store a new account."""
         account = new_account(new_id("acc"), body, self._settings.upstream, self._clock())
+        report = await self._checked(account) if check else None
         await self._store.create_account(account)
         self._on_change()
-        return account
+        return CheckedAccount(account, report)
+
+    async def test_connection(self, body: AccountInput) -> ConnectionReport:
+        """Return what Confluence says of the site and credentials in ``body``, saving nothing."""
+        account = new_account("acc_unsaved", body, self._settings.upstream, self._clock())
+        return await self._report(account)
+
+    async def check_account(self, account_id: str) -> ConnectionReport:
+        """Return what Confluence says of a stored account's site and credentials now."""
+        return await self._report(await self._store.get_account(account_id))
 
     async def list_accounts(self) -> list[Account]:
         """Return every account, oldest first."""
@@ -130,8 +152,11 @@ class AdminService:
         return await self._store.get_account(account_id)
 
     @audited("account.update", target="account_id")
-    async def update_account(self, account_id: str, body: AccountPatch) -> Account:
-        """Apply the keys given in ``body``; keys absent stay, ``auth`` is replaced whole."""
+    async def update_account(self, account_id: str, body: AccountPatch, *, check: bool = True) -> CheckedAccount:
+        """Apply the keys given in ``body``; keys absent stay, ``auth`` is replaced whole.
+
+        New credentials or a new site are checked first unless ``check`` is false.
+        """
         account = await self._store.get_account(account_id)
         self._refuse_static_account(account_id, "change")
         now = self._clock()
@@ -158,9 +183,11 @@ class AdminService:
             api_token_expires_at=expires_at,
             updated_at=now,
         )
+        # A new site always comes with new credentials (require_credentials_for_new_site), so they decide.
+        report = await self._checked(updated) if check and new_auth is not None else None
         await self._store.update_account(updated)
         self._on_change()
-        return updated
+        return CheckedAccount(updated, report)
 
     @audited("account.delete", target="account_id")
     async def delete_account(self, account_id: str) -> int:
@@ -322,6 +349,23 @@ class AdminService:
         return await self._store.list_audit(filters, query.cursor, query.limit)
 
     # Rules
+
+    async def _report(self, account: Account) -> ConnectionReport:
+        if self._checker is None:
+            raise RuntimeError("this AdminService has no connection checker")  # a wiring bug, not bad input
+        return await self._checker.check(account)
+
+    async def _checked(self, account: Account) -> ConnectionReport | None:
+        """Return the check's report, or raise ConnectionCheckFailed naming the field at fault."""
+        if self._checker is None:
+            return None
+        report = await self._checker.check(account)
+        if report.ok:
+            return report
+        field = "auth" if report.outcome in ("bad_credentials", "forbidden") else "instance_url"
+        problem = f"the connection check failed: {report.message} (to save it anyway, skip the check)"
+        detail = {"field": field, "message": problem, "outcome": report.outcome, "status": report.status}
+        raise ConnectionCheckFailed(f"{field}: {problem}", field=field, details=[detail])
 
     async def _bound_servers(self, scope: TokenScope, requested: Sequence[str]) -> tuple[str, ...]:
         """Return the distinct MCP server ids an MCP client token is bound to; every one must exist."""

@@ -1,7 +1,9 @@
-"""``confluence-mcp accounts add|list|remove``: the Confluence sites MCP servers are bound to.
+"""``confluence-mcp accounts add|update|list|remove``: the Confluence sites MCP servers are bound to.
 
 The new account's id is alone on the last line of ``add``'s output, for ``| tail -n 1``. The Atlassian API
 token is read from a variable or stdin, so it stays out of argv and shell history (``--api-token`` exists too).
+``add`` and ``update`` test new credentials against Confluence's current-user endpoint and refuse them when
+it does not accept them; ``--no-check`` skips that (a site not reachable from here yet, say).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import os
 import sys
 from typing import Any
 
-from confluence_mcp.admin.models import AccountInput, parse_input
-from confluence_mcp.admin.service import AdminService
+from confluence_mcp.admin.connection_check import ConnectionReport
+from confluence_mcp.admin.models import AccountInput, AccountPatch, parse_input
+from confluence_mcp.admin.service import AdminService, CheckedAccount
 from confluence_mcp.cli.context import add_store_command
 from confluence_mcp.cli.table import print_table, shown_time
 
@@ -21,6 +24,7 @@ __all__ = ["add_commands"]
 _FLAGS = {  # the flag the user typed for each body field that AdminService names in an error
     "label": "--label",
     "instance_url": "--instance-url",
+    "auth": "--email/--api-token",
     "auth.type": "--auth",
     "auth.username": "--email",
     "auth.password": "--api-token",
@@ -29,22 +33,47 @@ _FLAGS = {  # the flag the user typed for each body field that AdminService name
 
 
 def add_commands(commands: Any) -> None:
-    """Register ``accounts add|list|remove`` on ``commands``."""
+    """Register ``accounts add|update|list|remove`` on ``commands``."""
     accounts = commands.add_parser("accounts", help="manage integrated accounts (Confluence sites)")
     sub = accounts.add_subparsers(title="accounts commands", metavar="COMMAND")
     add = add_store_command(sub, "add", "connect a Confluence site; prints the new account id last", _add, _FLAGS)
     add.add_argument("--label", required=True, help="a name for people")
     add.add_argument("--instance-url", required=True, help="the site root, https://your-site.atlassian.net")
     add.add_argument("--auth", choices=("basic", "bearer"), default="basic", help="default basic (email + API token)")
-    add.add_argument("--email", help="the Atlassian account email (basic auth)")
-    secret = add.add_mutually_exclusive_group()
-    secret.add_argument("--api-token-env", metavar="VAR", help="read the Atlassian API token from this variable")
-    secret.add_argument("--api-token-stdin", action="store_true", help="read the Atlassian API token from stdin")
-    secret.add_argument("--api-token", metavar="TOKEN", help="the token itself (stays in shell history; avoid)")
-    add.add_argument("--token-expires-at", metavar="ISO", help="when the Atlassian API token expires")
+    _credential_options(add)
+    add.add_argument(
+        "--token-expires-at", "--token-expires", metavar="ISO", help="when the Atlassian API token expires"
+    )
+    update = add_store_command(
+        sub, "update", "change an account in place (new credentials are tested)", _update, _FLAGS
+    )
+    update.add_argument("account_id", metavar="ID")
+    update.add_argument("--label", help="a new name for people")
+    update.add_argument("--instance-url", help="a new site root (needs new credentials too)")
+    update.add_argument("--auth", choices=("basic", "bearer"), help="with new credentials: basic (default) or bearer")
+    _credential_options(update)
+    update.add_argument(
+        "--token-expires-at", "--token-expires", metavar="ISO", help="when the API token expires; 'never' clears it"
+    )
     add_store_command(sub, "list", "list accounts (never their secrets)", _list)
     remove = add_store_command(sub, "remove", "delete an account and revoke its MCP servers", _remove)
     remove.add_argument("account_id", metavar="ID")
+
+
+def _credential_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--email", help="the Atlassian account email (basic auth)")
+    secret = parser.add_mutually_exclusive_group()
+    secret.add_argument("--api-token-env", metavar="VAR", help="read the Atlassian API token from this variable")
+    secret.add_argument("--api-token-stdin", action="store_true", help="read the Atlassian API token from stdin")
+    secret.add_argument("--api-token", metavar="TOKEN", help="the token itself (stays in shell history; avoid)")
+    parser.add_argument(
+        "--no-check", action="store_true", help="do not test the credentials against Confluence before saving"
+    )
+
+
+def _print_check(report: ConnectionReport | None) -> None:
+    if report is not None:
+        print(f"Connection check: {report.message}")
 
 
 async def _add(service: AdminService, args: argparse.Namespace) -> int:
@@ -57,10 +86,42 @@ async def _add(service: AdminService, args: argparse.Namespace) -> int:
             "api_token_expires_at": args.token_expires_at,
         },
     )
-    account = await service.create_account(body)
-    who = f"{account.auth_type} auth as {account.username}" if account.username else f"{account.auth_type} auth"
-    print(f"Added account {account.label!r}: {account.instance_url}, {who}")
+    saved = await service.create_account(body, check=not args.no_check)
+    account = saved.account
+    _print_check(saved.check)
+    print(f"Added account {account.label!r}: {account.instance_url}, {_who(saved)}")
     print(account.id)
+    return 0
+
+
+def _who(saved: CheckedAccount) -> str:
+    account = saved.account
+    return f"{account.auth_type} auth as {account.username}" if account.username else f"{account.auth_type} auth"
+
+
+async def _update(service: AdminService, args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {}
+    if args.label is not None:
+        body["label"] = args.label
+    if args.instance_url is not None:
+        body["instance_url"] = args.instance_url
+    if args.email is not None or args.api_token_env or args.api_token_stdin or args.api_token:
+        body["auth"] = {"type": args.auth or "basic", "username": args.email, "password": _atlassian_token(args)}
+    elif args.auth is not None:
+        raise ValueError("--auth: give new credentials with it (--email and the API token)")
+    expires = args.token_expires_at
+    if expires is not None:
+        body["api_token_expires_at"] = None if expires == "never" else expires
+    if not body:
+        raise ValueError(
+            "nothing to change: give at least one of --label, --instance-url, --email with an API token,"
+            " --token-expires-at"
+        )
+    saved = await service.update_account(args.account_id, parse_input(AccountPatch, body), check=not args.no_check)
+    account = saved.account
+    _print_check(saved.check)
+    print(f"Updated account {account.label!r}: {account.instance_url}, {_who(saved)}")
+    print(f"Token expires: {shown_time(account.api_token_expires_at)}")
     return 0
 
 

@@ -68,23 +68,35 @@ def _handler(command: Command, flags: Mapping[str, str]) -> Callable[[argparse.N
 
 
 async def _with_service(settings: Settings, command: Command, args: argparse.Namespace) -> int:
+    from confluence_mcp.admin.connection_check import ConnectionChecker
     from confluence_mcp.server.app import secret_cipher
     from confluence_mcp.store.opening import open_store
+    from confluence_mcp.upstream.client import UpstreamClient, open_sender
 
     if settings.store_url.startswith("memory://"):
         raise ConfigError("store.url: memory:// forgets everything when this command ends; use sqlite or redis")
     store = open_store(settings.store_url, cipher=secret_cipher(settings))
     records: list[AuditRecord] = []
     auditor = Auditor(CLI_ACTOR, records.append) if settings.audit.retention_days > 0 else None
+    # The same sender and SSRF guard as the server's tool calls, for the connection check of accounts add|update.
+    upstream = UpstreamClient(open_sender(settings.upstream), settings.upstream.retry)
     await store.open()
     try:
         tools = functools.partial(_tools, settings)
-        service = AdminService(store, settings, tools, public_url=_running_url(settings), auditor=auditor)
+        service = AdminService(
+            store,
+            settings,
+            tools,
+            public_url=_running_url(settings),
+            auditor=auditor,
+            checker=ConnectionChecker(upstream),
+        )
         return await command(service, args)
     finally:
         try:
             await store.append_audit(records)
         finally:
+            await upstream.aclose()
             await store.close()
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import httpx
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from confluence_mcp.admin.static import load_static_config
 from confluence_mcp.errors import ConfigError
@@ -49,6 +49,8 @@ class Runtime:
     cipher: Cipher
     audit: AuditQueue | None = None
     """Where tool calls and admin API changes queue their audit records; None when the audit log is off."""
+    upstream: UpstreamClient | None = None
+    """The one client every upstream request goes through: tool calls and the admin connection check."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -96,7 +98,13 @@ def create_app(
     answers = Answers(pipeline)
     sdk = SdkBridge(catalog, answers, max_body_bytes=settings.server.max_body_bytes)
     runtime = Runtime(
-        settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher, audit=audit
+        settings=settings,
+        store=the_store,
+        catalog=catalog,
+        resolver=resolver,
+        cipher=cipher,
+        audit=audit,
+        upstream=upstream,
     )
     runtime.extra["sdk"] = sdk
     runtime.extra["pipeline"] = pipeline
@@ -131,6 +139,10 @@ def create_app(
     from confluence_mcp.admin.routes import admin_routes  # the admin API lives in its own package
 
     routes.extend(admin_routes())
+    if settings.ui.enabled:
+        from confluence_mcp.ui import UI_PREFIX, ui_app  # the web pages, over the same AdminService
+
+        routes.append(Mount(UI_PREFIX, app=ui_app()))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     app.state.mcp_endpoint = endpoint
