@@ -41,6 +41,8 @@ def test_forms_become_bodies_with_checkboxes_kept_and_credentials_only_when_type
     config = server_config(form)
     assert (config["methods"], config["tags"], config["max_limit"]) == (["read"], ["pages", "spaces"], 20)
     assert config["require_api_token_auth"] is False
+    assert config["lean_results"] is False  # an unticked box: Confluence's answers whole
+    assert server_config(Form({"config.lean_results": ["on"]}))["lean_results"] is True
     kept = account_patch(Form({"label": ["L"], "auth.username": ["a@b.c"], "auth.password": [""]}))
     assert "auth" not in kept
     replaced = account_patch(Form({"auth.username": ["a@b.c"], "auth.password": ["t"]}))

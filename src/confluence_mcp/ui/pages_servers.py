@@ -24,6 +24,7 @@ SERVER_FIELDS = frozenset(
         "config.tags",
         "config.tool_exposure",
         "config.require_api_token_auth",
+        "config.lean_results",
         "config.max_limit",
         "expires_at",
     }
@@ -38,6 +39,7 @@ def _values(form: Form) -> dict[str, Any]:
         "tags": form.all("config.tags"),
         "tool_exposure": form.get("config.tool_exposure") or "all",
         "require_api_token_auth": form.checked("config.require_api_token_auth"),
+        "lean_results": form.checked("config.lean_results"),
         "max_limit": form.get("config.max_limit"),
         "expires_in": form.get("expires_in"),
         "expires_on": form.get("expires_on"),
@@ -51,6 +53,7 @@ def _server_values(server: McpServer) -> dict[str, Any]:
         "tags": list(server.tags),
         "tool_exposure": server.tool_exposure,
         "require_api_token_auth": server.require_api_token_auth,
+        "lean_results": server.lean_results,
         "max_limit": str(server.max_limit),
         "expires_in": _KEEP,
         "expires_on": "",
@@ -93,7 +96,9 @@ async def servers(page: Page) -> Response:
 async def server_new(page: Page) -> Response:
     """GET /ui/accounts/{account_id}/mcp/new: the create form, its preview filled for the defaults."""
     account = await page.service.get_account(page.param("account_id"))
-    values = _values(Form({"expires_in": ["7d"], "config.max_limit": [str(DEFAULT_MAX_LIMIT)]}))
+    values = _values(
+        Form({"expires_in": ["7d"], "config.max_limit": [str(DEFAULT_MAX_LIMIT)], "config.lean_results": ["on"]})
+    )
     return _form_page(page, 200, values, account=account, mode="add", server=None)
 
 
