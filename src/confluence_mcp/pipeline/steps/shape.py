@@ -14,6 +14,7 @@ class ShapeResult:
 
     def __init__(self, catalog: Catalog) -> None:
         self._shapers = catalog.shapers
+        self._twins = catalog.twins
 
     async def run(self, call: Call) -> None:
         """Turn ``call.response`` into the call's outcome."""
@@ -24,4 +25,5 @@ class ShapeResult:
         if shaper is not None:  # search and fetch answer in ChatGPT's shapes
             call.outcome = shaper(call.request, call.response)
         else:
-            call.outcome = outcome_from_response(call.tool.name, call.request, call.response)
+            twin = self._twins.get(call.tool.name)
+            call.outcome = outcome_from_response(call.tool.name, call.request, call.response, twin=twin)
