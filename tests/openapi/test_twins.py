@@ -22,7 +22,7 @@ def _paths(tools: tuple[Tool, ...], pairs: dict[str, str]) -> set[tuple[str, str
 
 def test_official_v1_tools_get_the_v2_tool_on_the_same_resource() -> None:
     """Matching renames content to pages, pluralizes segments and ignores parameter names; the table adds users."""
-    found = _paths(_official(), v2_twins(_endpoints(_official())))
+    found = _paths(_official(), v2_twins(_endpoints(_official()).items()))
     assert ("/wiki/rest/api/content/{id}/descendant", "GET /wiki/api/v2/pages/{id}/descendants") in found
     assert ("/wiki/rest/api/content/{id}/descendant/{type}", "GET /wiki/api/v2/pages/{id}/descendants") in found
     assert ("/wiki/rest/api/space/{spaceKey}/label", "GET /wiki/api/v2/spaces/{id}/labels") in found
@@ -33,7 +33,7 @@ def test_official_v1_tools_get_the_v2_tool_on_the_same_resource() -> None:
 def test_only_v1_tools_have_twins_and_a_write_is_never_twinned_with_a_read() -> None:
     """v2 tools are never keys; v1 label writes have no twin, as v2 labels are read-only."""
     tools = _official()
-    twins = v2_twins(_endpoints(tools))
+    twins = v2_twins(_endpoints(tools).items())
     by_name = {t.name: t for t in tools}
     assert all(by_name[name].binding.path.startswith("/wiki/rest/api/") for name in twins)
     assert all(by_name[twin].binding.path.startswith("/wiki/api/v2/") for twin in twins.values())
@@ -44,7 +44,7 @@ def test_only_v1_tools_have_twins_and_a_write_is_never_twinned_with_a_read() -> 
 
 def test_our_document_twins_the_user_read_with_the_bulk_lookup() -> None:
     """In the served default set, the v1 user read names the v2 bulk lookup; search and groups have no twin."""
-    twins = v2_twins(_endpoints(generate_tools(default_documents())))
+    twins = v2_twins(_endpoints(generate_tools(default_documents())).items())
     assert twins == {"get_single_confluence_user_by_id": "confluence_users_bulk_lookup"}
 
 
@@ -52,8 +52,8 @@ def test_an_explicit_entry_may_name_one_of_the_servers_own_tools() -> None:
     """The v1 download redirect is twinned with the download tool when that tool is served, else with nothing."""
     download = ("GET", "/wiki/rest/api/content/{id}/child/attachment/{attachmentId}/download")
     served = {download: "v1_download", ("GET", "/wiki/api/v2/attachments/{id}"): "confluence_attachments_download"}
-    assert v2_twins(served) == {"v1_download": "confluence_attachments_download"}
-    assert v2_twins({download: "v1_download"}) == {}
+    assert v2_twins(served.items()) == {"v1_download": "confluence_attachments_download"}
+    assert v2_twins([(download, "v1_download")]) == {}
 
 
 def test_deprecated_operations_are_replaced_by_their_twin_or_their_sibling() -> None:

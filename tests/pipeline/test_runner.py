@@ -88,7 +88,7 @@ def _call(name: str = "some_tool") -> Call:
 
 
 async def test_build_pipeline_lists_the_documented_order(world: World) -> None:
-    """The built pipeline runs its ten steps in the documented order, the next_cursor finisher, the observers."""
+    """The built pipeline runs its eleven steps in the documented order, the next_cursor finisher, the observers."""
     upstream = UpstreamClient(RecordingSender(UpstreamResponse(200, {}, b"")), RetrySettings())
 
     pipeline = build_pipeline(world.catalog, world.resolver, upstream)
@@ -103,6 +103,7 @@ async def test_build_pipeline_lists_the_documented_order(world: World) -> None:
         "cursor",
         "transform",
         "send",
+        "download",
         "shape",
         "next_cursor",
         "fair_share",

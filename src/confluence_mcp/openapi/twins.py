@@ -61,17 +61,19 @@ def _v2_shape(v1_path: str) -> tuple[str, ...] | None:
     return _shape(V2_PREFIX) + tuple(out)
 
 
-def v2_twins(endpoints: Mapping[Endpoint, str]) -> dict[str, str]:
-    """Return v1 tool name -> v2 tool name for each served v1 endpoint whose twin is served too."""
+def v2_twins(tools: Iterable[tuple[Endpoint, str]]) -> dict[str, str]:
+    """Return v1 tool name -> v2 tool name for each served v1 tool (endpoint, name) whose twin is served too."""
+    served = list(tools)
+    names = {name for _, name in served}
     by_shape: dict[tuple[str, tuple[str, ...]], str] = {}
-    for (method, path), name in endpoints.items():
+    for (method, path), name in served:
         if not path.startswith(V1_PREFIX):
             by_shape.setdefault((method, _shape(path)), name)  # the first wins: generated tools before extras
     twins: dict[str, str] = {}
-    for (method, path), name in endpoints.items():
-        twin = _twin(method, path, by_shape, endpoints)
+    for (method, path), name in served:
+        twin = _twin(method, path, by_shape, names)
         if twin is not None and twin != name:
-            twins[name] = twin
+            twins.setdefault(name, twin)
     return twins
 
 
@@ -79,11 +81,11 @@ def _twin(
     method: str,
     path: str,
     by_shape: Mapping[tuple[str, tuple[str, ...]], str],
-    endpoints: Mapping[Endpoint, str],
+    names: set[str],
 ) -> str | None:
     explicit = _EXPLICIT.get((method, path))
     if isinstance(explicit, str):
-        return explicit if explicit in endpoints.values() else None
+        return explicit if explicit in names else None
     if explicit is not None:
         return by_shape.get((explicit[0], _shape(explicit[1])))
     shape = _v2_shape(path)
@@ -94,7 +96,7 @@ def replacements(endpoints: Mapping[Endpoint, str], deprecated: Iterable[Endpoin
     """Return deprecated endpoint -> the name of the served, not deprecated tool that replaces it."""
     retired = set(deprecated)
     usable = {endpoint: name for endpoint, name in endpoints.items() if endpoint not in retired}
-    twins = v2_twins(usable | {endpoint: endpoints[endpoint] for endpoint in retired if endpoint in endpoints})
+    twins = v2_twins(endpoints.items())
     found: dict[Endpoint, str] = {}
     for endpoint in sorted(retired):
         name = endpoints.get(endpoint)

@@ -95,9 +95,9 @@ class Catalog:
         self.by_name = {t.name: t for t in self.tools}
         self.plans: dict[str, Plan] = {t.name: RequestPlan(t.binding) for t in self.tools}
         self.plans.update({e.tool.name: _ExtraPlan(e.build) for e in extras})
-        self.shapers = {e.tool.name: e.shape for e in extras}
+        self.shapers = {e.tool.name: e.shape for e in extras if e.shape is not None}
         """Result shapers of the tools that need their own; the others use ``outcome_from_response``."""
-        self.twins = v2_twins({(t.binding.method, t.binding.path): t.name for t in self.tools})
+        self.twins = v2_twins(((t.binding.method, t.binding.path), t.name) for t in self.tools)
         """v1 tool -> the served v2 tool doing the same, named when Confluence answers a v1 tool 410 Gone."""
         self._validators: dict[str, Draft202012Validator] = {}
         self._wire = {t.name: _wire_tool(t) for t in self.tools}

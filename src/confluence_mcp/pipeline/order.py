@@ -9,7 +9,8 @@
     7. cursor       list tools: our cursor -> Confluence's, limit cap   steps/paging.py
     8. transform    arguments -> the upstream request                   steps/transform.py
     9. send         the request goes to Confluence (one shared pool)    steps/send.py
-   10. shape        Confluence's answer -> the agent's result           steps/shape.py
+   10. download     attachment download only: follow the media redirect  steps/download.py
+   11. shape        Confluence's answer -> the agent's result           steps/shape.py
     finishers       refine the outcome: next_cursor (list tools)        steps/paging.py
     observers       see every finished call: fair_share (gives the slot back),
                     metrics (observers/metrics.py), log (observers/log.py),
@@ -32,6 +33,7 @@ from confluence_mcp.pipeline.runner import Pipeline
 from confluence_mcp.pipeline.steps.arguments import ValidateArguments
 from confluence_mcp.pipeline.steps.coerce import CoerceArguments
 from confluence_mcp.pipeline.steps.discover import AnswerDiscovery
+from confluence_mcp.pipeline.steps.download import DownloadAttachment
 from confluence_mcp.pipeline.steps.fair_share import FairShare
 from confluence_mcp.pipeline.steps.paging import AddNextCursor, DecodeCursor
 from confluence_mcp.pipeline.steps.resolve import ResolveServer
@@ -39,7 +41,7 @@ from confluence_mcp.pipeline.steps.send import SendUpstream
 from confluence_mcp.pipeline.steps.shape import ShapeResult
 from confluence_mcp.pipeline.steps.transform import BuildRequest
 from confluence_mcp.pipeline.steps.visibility import CheckVisible
-from confluence_mcp.settings import LimitSettings
+from confluence_mcp.settings import LimitSettings, UpstreamSettings
 from confluence_mcp.store.audit_queue import AuditQueue
 from confluence_mcp.upstream.client import UpstreamClient
 
@@ -53,6 +55,7 @@ def build_pipeline(
     *,
     access_log: bool = False,
     audit: AuditQueue | None = None,
+    upstream_settings: UpstreamSettings | None = None,
 ) -> Pipeline:
     """Return the pipeline every tools/call runs through, built once at start-up."""
     fair_share = FairShare(limits or LimitSettings())
@@ -68,6 +71,7 @@ def build_pipeline(
             DecodeCursor(catalog),
             BuildRequest(catalog),
             SendUpstream(upstream),
+            DownloadAttachment(upstream, upstream_settings or UpstreamSettings()),
             ShapeResult(catalog),
         ),
         finishers=(AddNextCursor(),),

@@ -26,6 +26,8 @@ class ToolOutcome:
     structured: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    content: tuple[dict[str, Any], ...] = ()
+    """MCP content items (image, embedded resource) sent instead of the one text item; ``text`` then sums them up."""
 
 
 def error_outcome(message: str) -> ToolOutcome:
