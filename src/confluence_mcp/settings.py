@@ -247,6 +247,8 @@ class StaticServer(_Model):
     """all (every tool in tools/list) or discovery (only the three meta tools); absent: all."""
     max_limit: int | None = None
     """The cap on list tools' limit argument, 1 to 250; absent: 100. Range and exposure are the admin rules'."""
+    hide_deprecated: str | None = None
+    """replaced (deprecated tools another tool replaces are hidden), all or none; absent: replaced."""
 
     @field_validator("max_limit", mode="before")
     @classmethod

@@ -41,6 +41,7 @@ async def test_creating_an_mcp_server_returns_its_url_and_token_once_and_the_url
         "require_api_token_auth": False,
         "tool_exposure": "all",
         "max_limit": 100,
+        "hide_deprecated": "replaced",
     }
 
     listed = await admin.client.get(f"/integrated-account/{account['id']}/mcp")
@@ -106,6 +107,7 @@ async def test_patching_config_merges_shallowly_and_takes_effect_on_the_url(admi
         "require_api_token_auth": False,
         "tool_exposure": "all",
         "max_limit": 100,
+        "hide_deprecated": "replaced",
     }
     assert patched.json()["name"] == "renamed"
     after = await admin.tool_names(url)

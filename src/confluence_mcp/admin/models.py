@@ -25,7 +25,13 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from confluence_mcp.errors import InvalidBody, InvalidInput
-from confluence_mcp.store.base import AUDIT_PAGE_MAX, DEFAULT_MAX_LIMIT, MAX_LIMIT_CEILING, ToolExposure
+from confluence_mcp.policy.filters import HideDeprecated
+from confluence_mcp.store.base import (
+    AUDIT_PAGE_MAX,
+    DEFAULT_MAX_LIMIT,
+    MAX_LIMIT_CEILING,
+    ToolExposure,
+)
 
 __all__ = [
     "AccountInput",
@@ -122,6 +128,10 @@ _EXPOSURE_HELP = (
     "all: tools/list shows every tool the filters pass; discovery: only search_tools, get_tool_schema and"
     " call_tool, through which the agent finds and calls those same tools."
 )
+_DEPRECATED_HELP = (
+    "replaced: hide tools Atlassian deprecated that another served tool replaces; all: hide every deprecated"
+    " tool; none: show them all (their descriptions say they are deprecated)."
+)
 _MAX_LIMIT_HELP = f"The cap on the limit argument of list tools, 1 to {MAX_LIMIT_CEILING}."
 
 
@@ -202,6 +212,7 @@ class McpConfigInput(_Body):
     )
     tool_exposure: ToolExposure = Field(default="all", description=_EXPOSURE_HELP)
     max_limit: MaxLimit = Field(default=DEFAULT_MAX_LIMIT, description=_MAX_LIMIT_HELP)
+    hide_deprecated: HideDeprecated = Field(default="replaced", description=_DEPRECATED_HELP)
 
 
 class McpConfigPatch(_Body):
@@ -212,8 +223,11 @@ class McpConfigPatch(_Body):
     require_api_token_auth: bool | None = Field(default=None, json_schema_extra=_never_null)
     tool_exposure: ToolExposure | None = Field(default=None, description=_EXPOSURE_HELP, json_schema_extra=_never_null)
     max_limit: MaxLimit | None = Field(default=None, description=_MAX_LIMIT_HELP, json_schema_extra=_never_null)
+    hide_deprecated: HideDeprecated | None = Field(
+        default=None, description=_DEPRECATED_HELP, json_schema_extra=_never_null
+    )
 
-    _given = field_validator("require_api_token_auth", "tool_exposure", "max_limit")(_not_null)
+    _given = field_validator("require_api_token_auth", "tool_exposure", "max_limit", "hide_deprecated")(_not_null)
 
 
 class McpServerInput(_Body):
@@ -264,6 +278,7 @@ class McpConfigView(BaseModel):
     require_api_token_auth: bool
     tool_exposure: ToolExposure
     max_limit: int
+    hide_deprecated: HideDeprecated
 
 
 class McpServerView(BaseModel):

@@ -205,6 +205,7 @@ def _config_view(server: McpServer) -> McpConfigView:
         require_api_token_auth=server.require_api_token_auth,
         tool_exposure=server.tool_exposure,
         max_limit=server.max_limit,
+        hide_deprecated=server.hide_deprecated,
     )
 
 

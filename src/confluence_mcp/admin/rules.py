@@ -231,6 +231,7 @@ def new_mcp_server(
         updated_at=now,
         tool_exposure=config.tool_exposure,
         max_limit=config.max_limit,
+        hide_deprecated=config.hide_deprecated,
     )
 
 

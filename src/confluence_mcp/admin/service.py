@@ -216,7 +216,7 @@ class AdminService:
         now = self._clock()
         given = body.model_fields_set
         methods, tags, require_auth = server.methods, server.tags, server.require_api_token_auth
-        exposure, max_limit = server.tool_exposure, server.max_limit
+        exposure, max_limit, hide_deprecated = server.tool_exposure, server.max_limit, server.hide_deprecated
         if "config" in given and body.config is not None:
             config, keys = body.config, body.config.model_fields_set
             if "methods" in keys:
@@ -229,6 +229,8 @@ class AdminService:
                 exposure = config.tool_exposure
             if "max_limit" in keys and config.max_limit is not None:
                 max_limit = config.max_limit
+            if "hide_deprecated" in keys and config.hide_deprecated is not None:
+                hide_deprecated = config.hide_deprecated
             if keys & {"methods", "tags"}:
                 require_tools(self._tools(), methods, tags)
         updated = dataclasses.replace(
@@ -239,6 +241,7 @@ class AdminService:
             require_api_token_auth=require_auth,
             tool_exposure=exposure,
             max_limit=max_limit,
+            hide_deprecated=hide_deprecated,
             expires_at=expiry(body.expires_at, now, "expires_at") if "expires_at" in given else server.expires_at,
             updated_at=now,
         )

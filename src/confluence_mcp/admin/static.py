@@ -123,6 +123,8 @@ def _server(entry: StaticServer, key: str, tools: Sequence[Tool], now: datetime)
         config["tool_exposure"] = entry.tool_exposure
     if entry.max_limit is not None:
         config["max_limit"] = entry.max_limit
+    if entry.hide_deprecated is not None:
+        config["hide_deprecated"] = entry.hide_deprecated
     body = {"name": entry.name, "config": config, "expires_at": entry.expires_at}
     token_hash = hash_token(entry.token.get_secret_value())
     with _named_by(key):

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
+from confluence_mcp.policy.filters import HideDeprecated
+
 if TYPE_CHECKING:
     pass
 
@@ -56,6 +58,8 @@ class McpServer:
     """``all``: every visible tool in tools/list; ``discovery``: only search_tools, get_tool_schema, call_tool."""
     max_limit: int = DEFAULT_MAX_LIMIT
     """The cap on the ``limit`` argument of list tools."""
+    hide_deprecated: HideDeprecated = "replaced"
+    """Which deprecated tools are hidden: those with a replacement (``replaced``), ``all`` or ``none``."""
 
 
 @dataclass(frozen=True, slots=True)

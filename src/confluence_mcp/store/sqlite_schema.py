@@ -13,7 +13,16 @@ from datetime import datetime
 from typing import cast
 
 from confluence_mcp.errors import StoreError
-from confluence_mcp.store.base import ApiToken, AuditOutcome, AuditRecord, McpServer, TokenScope, ToolExposure, utc_text
+from confluence_mcp.policy.filters import HideDeprecated
+from confluence_mcp.store.base import (
+    ApiToken,
+    AuditOutcome,
+    AuditRecord,
+    McpServer,
+    TokenScope,
+    ToolExposure,
+    utc_text,
+)
 
 __all__ = [
     "INSERT_ACCOUNT",
@@ -107,6 +116,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX audit_log_actor ON audit_log (actor, at, id)",
         "CREATE INDEX audit_log_action ON audit_log (action, at, id)",
     ),
+    # 5: which deprecated tools a server hides; existing rows get the default, spelled out as in 2.
+    (
+        "ALTER TABLE mcp_servers ADD COLUMN hide_deprecated TEXT NOT NULL DEFAULT 'replaced'"
+        " CHECK (hide_deprecated IN ('replaced', 'all', 'none'))",
+    ),
 )
 
 # Column lists spelled out, so a later ALTER TABLE ... ADD COLUMN cannot shift the values.
@@ -116,7 +130,7 @@ INSERT_ACCOUNT = (
 )
 INSERT_MCP_SERVER = (
     "INSERT INTO mcp_servers (id, name, account_id, token_hash, methods, tags, require_api_token_auth, expires_at,"
-    " created_at, updated_at, tool_exposure, max_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " created_at, updated_at, tool_exposure, max_limit, hide_deprecated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 INSERT_API_TOKEN = (
@@ -174,6 +188,7 @@ def server_row(server: McpServer) -> tuple[object, ...]:
         to_text(server.updated_at),
         server.tool_exposure,
         server.max_limit,
+        server.hide_deprecated,
     )
 
 
@@ -191,6 +206,7 @@ def server_from_row(row: sqlite3.Row) -> McpServer:
         updated_at=to_datetime(row["updated_at"]),
         tool_exposure=cast(ToolExposure, row["tool_exposure"]),  # the CHECK constraint keeps it to the two
         max_limit=row["max_limit"],
+        hide_deprecated=cast(HideDeprecated, row["hide_deprecated"]),  # the CHECK constraint keeps it to the three
     )
 
 
