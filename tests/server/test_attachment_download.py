@@ -7,7 +7,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx2
+import mcp.types as mt
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from confluence_mcp.simulator import SEED, Simulator
 from confluence_mcp.simulator.state import Attachment
@@ -146,6 +150,19 @@ async def test_a_redirect_to_a_host_media_hosts_does_not_list_is_refused() -> No
         assert stack.sim.media.requests == []
 
 
+async def test_a_media_host_that_cannot_be_reached_is_named_without_the_signed_url() -> None:
+    """A connection failure at the media host says so and that reading is safe to retry; the token is not shown."""
+    async with _media_stack() as stack:
+        stack.sim.state.media_url = "http://127.0.0.1:1"  # nothing listens on port 1
+        result = await stack.call(TOOL, {"id": SEED.attachment_id})
+        assert result["isError"] is True
+        text = result["content"][0]["text"]
+        assert "The media host 127.0.0.1 failed for release-flow.png (UpstreamConnectionError)" in text
+        assert "safe to retry" in text
+        assert "token" not in text
+        assert "/__media/" not in text
+
+
 async def test_by_default_only_atlassians_media_host_is_followed(stack: Stack) -> None:
     """By default a redirect to the simulator's own /__media/ is refused: only api.media.atlassian.com is followed."""
     result = await stack.call(TOOL, {"id": SEED.attachment_id})
@@ -160,3 +177,22 @@ async def test_a_missing_attachment_is_confluences_404_explained(stack: Stack) -
     assert result["isError"] is True
     assert "Not found (HTTP 404)" in result["content"][0]["text"]
     assert len(stack.sim.requests) == 1
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_the_mcp_sdk_client_reads_image_and_resource_content_in_both_eras(mode: Any) -> None:
+    """A real SDK client parses the download's image and embedded-resource items into its own types."""
+    async with (
+        _media_stack() as stack,
+        httpx2.AsyncClient() as http,
+        Client(streamable_http_client(stack.url(), http_client=http), mode=mode) as client,
+    ):
+        png = _attach(stack.sim, "att900005", "dot.png", "image/png", PNG)
+        pdf = _attach(stack.sim, "att900006", "a.pdf", "application/pdf", b"%PDF-\x00")
+        image = (await client.call_tool(TOOL, {"id": png})).content[1]
+        assert isinstance(image, mt.ImageContent)
+        assert (base64.b64decode(image.data), image.mime_type) == (PNG, "image/png")
+        resource = (await client.call_tool(TOOL, {"id": pdf})).content[1]
+        assert isinstance(resource, mt.EmbeddedResource)
+        assert isinstance(resource.resource, mt.BlobResourceContents)
+        assert base64.b64decode(resource.resource.blob) == b"%PDF-\x00"

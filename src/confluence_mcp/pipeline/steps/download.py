@@ -8,9 +8,9 @@ Authorization header (the signature is the credential, and the account's token m
 from __future__ import annotations
 
 import json
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
-from confluence_mcp.errors import UpstreamRefused
+from confluence_mcp.errors import UpstreamError, UpstreamRefused
 from confluence_mcp.pipeline.attachment_download import (
     DOWNLOAD_TOOL,
     AttachmentInfo,
@@ -24,9 +24,11 @@ from confluence_mcp.settings import UpstreamSettings
 from confluence_mcp.upstream.client import UpstreamClient
 from confluence_mcp.upstream.request import UpstreamRequest
 from confluence_mcp.upstream.results import error_outcome, outcome_from_response
+from confluence_mcp.upstream.sender import UpstreamResponse
 from confluence_mcp.upstream.target import Target
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_URL_SAFE = "/?&=%:+,;@!$'()*~-._"
 
 
 class DownloadAttachment:
@@ -73,8 +75,7 @@ class DownloadAttachment:
         if answer.status in _REDIRECTS and answer.headers.get("location"):
             location = urljoin(target.base_url + "/", answer.headers["location"])
             media_target, media_request = self._media_request(info, location)
-            answer = await self._upstream.send(media_target, media_request)
-            request = media_request
+            answer = await self._media_answer(info, media_target, media_request)
             if not 200 <= answer.status < 300:
                 call.outcome = error_outcome(
                     f"The media host answered HTTP {answer.status} for {info.title or info.id}; the signed link "
@@ -90,6 +91,23 @@ class DownloadAttachment:
         media_type = answer.headers.get("content-type") or info.media_type
         call.outcome = content_outcome(info, media_type, answer.content, download_url)
 
+    async def _media_answer(self, info: AttachmentInfo, target: Target, request: UpstreamRequest) -> UpstreamResponse:
+        """Send the media request; a failure names the host, never the signed path (it is a credential)."""
+        try:
+            return await self._upstream.send(target, request)
+        except UpstreamRefused:
+            raise  # the transport's guard names the host only
+        except UpstreamError as exc:
+            copy = type(exc).__new__(type(exc))
+            copy.__dict__.update(exc.__dict__)
+            if "where" in copy.__dict__:  # UpstreamResponseTooLarge keeps the request line for its message
+                copy.__dict__["where"] = f"GET {target.origin[1]}"
+            copy.args = (
+                f"The media host {target.origin[1]} failed for {info.title or info.id} ({type(exc).__name__}); "
+                "reading is safe to retry.",
+            )
+            raise copy from None
+
     def _media_request(self, info: AttachmentInfo, location: str) -> tuple[Target, UpstreamRequest]:
         """Return the credential-free target and request for a redirect; refuse a host the settings do not allow."""
         parts = urlsplit(location)
@@ -103,5 +121,6 @@ class DownloadAttachment:
                 "add the host."
             )
         origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")  # the signature stays byte-exact
+        # The signature stays byte-exact: only characters that cannot be sent as they are get escaped.
+        path = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_URL_SAFE)
         return Target.for_site(origin, ""), UpstreamRequest("GET", path, [], {}, None, False)
