@@ -70,9 +70,10 @@ def _assert_followed_without_credentials(stack: Stack, attachment_id: str, asked
     assert dict(media.query)["token"]
 
 
-async def test_a_text_attachment_comes_back_as_text_and_no_credentials_reach_the_media_host() -> None:
+@pytest.mark.parametrize("transport", ["lean", "httpx"])
+async def test_a_text_attachment_comes_back_as_text_and_no_credentials_reach_the_media_host(transport: str) -> None:
     """A text/plain file is one text item with its contents; the media host never sees an Authorization header."""
-    async with _media_stack() as stack:
+    async with _media_stack(transport=transport) as stack:
         ident = _attach(
             stack.sim, "att900001", "notes.txt", "text/plain; charset=utf-8", "Schritt 1: prüfen\n".encode()
         )

@@ -32,6 +32,17 @@ async def test_a_removed_v1_user_read_names_its_v2_twin(stack: Stack) -> None:
     assert twin["isError"] is False, twin  # the v2 twin still answers on the same site
 
 
+async def test_a_twin_the_servers_filters_hide_is_named_with_advice_to_ask_the_operator(stack: Stack) -> None:
+    """On a read-only server the bulk lookup (a custom method) is not offered: the error says to ask the operator."""
+    stack.sim.faults.remove_v1(path=r"^/wiki/rest/api/user$")
+    arguments = {"accountId": SEED.john_account_id}
+    result = await stack.call("get_single_confluence_user_by_id", arguments, server="read")
+    assert result["isError"] is True
+    text = result["content"][0]["text"]
+    assert "confluence_users_bulk_lookup does the same, but this MCP server does not offer it" in text
+    assert "Use confluence_users_bulk_lookup" not in text
+
+
 async def test_a_removed_v1_content_write_without_a_twin_says_there_is_none(stack: Stack) -> None:
     """v1 label writes have no v2 twin: the error says so and where they may still work, naming no tool."""
     stack.sim.faults.remove_v1()

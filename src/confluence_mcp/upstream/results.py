@@ -36,11 +36,17 @@ def error_outcome(message: str) -> ToolOutcome:
 
 
 def outcome_from_response(
-    tool_name: str, request: UpstreamRequest, response: UpstreamResponse, *, twin: str | None = None
+    tool_name: str,
+    request: UpstreamRequest,
+    response: UpstreamResponse,
+    *,
+    twin: str | None = None,
+    twin_offered: bool = True,
 ) -> ToolOutcome:
     """Turn an upstream response into a tool outcome, with normalized rate-limit figures.
 
-    ``twin`` is the v2 tool doing what this v1 tool does, named when Confluence answers 410 Gone.
+    ``twin`` is the v2 tool doing what this v1 tool does, named when Confluence answers 410 Gone;
+    ``twin_offered`` says whether the caller's MCP server lets it call that tool.
     """
     limits = parse_rate_limit(response.headers, now=datetime.now(UTC))
     headers = limits.headers() if limits else {}
@@ -51,7 +57,7 @@ def outcome_from_response(
     status = response.status
     if 200 <= status < 300:
         return _success(request, response, headers, meta)
-    message = _explain(tool_name, request, response, limits, twin)
+    message = _explain(tool_name, request, response, limits, (twin, twin_offered))
     meta["upstream_status"] = status
     return ToolOutcome(text=message, is_error=True, meta=meta, headers=headers)
 
@@ -84,7 +90,11 @@ def _success(
 
 
 def _explain(
-    tool_name: str, request: UpstreamRequest, response: UpstreamResponse, limits: RateLimit | None, twin: str | None
+    tool_name: str,
+    request: UpstreamRequest,
+    response: UpstreamResponse,
+    limits: RateLimit | None,
+    twin: tuple[str | None, bool],
 ) -> str:
     status = response.status
     detail = confluence_message(response.content)
@@ -138,14 +148,17 @@ def _explain(
     return f"Confluence answered HTTP {status} on {where}.{said}"
 
 
-def _gone(tool_name: str, where: str, twin: str | None, said: str) -> str:
+def _gone(tool_name: str, where: str, twin_offered: tuple[str | None, bool], said: str) -> str:
     # Newer sites, and every scoped or OAuth credential, lose v1 content endpoints; classic tokens keep them [obs].
     removed = (
         f"Confluence has removed the endpoint of {tool_name} (HTTP 410 Gone on {where}) for this site or this "
         "account's credential type, so retrying will not help."
     )
-    if twin is not None:
+    twin, offered = twin_offered
+    if twin is not None and offered:
         return f"{removed} Use {twin} instead.{said}"
+    if twin is not None:
+        return f"{removed} {twin} does the same, but this MCP server does not offer it: ask the operator.{said}"
     return (
         f"{removed} No v2 tool does the same; an account with a classic API token on the site URL may still "
         f"reach it (ask the operator).{said}"

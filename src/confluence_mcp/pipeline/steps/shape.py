@@ -26,4 +26,8 @@ class ShapeResult:
             call.outcome = shaper(call.request, call.response)
         else:
             twin = self._twins.get(call.tool.name)
-            call.outcome = outcome_from_response(call.tool.name, call.request, call.response, twin=twin)
+            # A twin this server's filters hide cannot be called: the error then says to ask the operator.
+            offered = twin is None or call.resolved is None or twin in call.resolved.view.by_name
+            call.outcome = outcome_from_response(
+                call.tool.name, call.request, call.response, twin=twin, twin_offered=offered
+            )
