@@ -128,10 +128,7 @@ _EXPOSURE_HELP = (
     "all: tools/list shows every tool the filters pass; discovery: only search_tools, get_tool_schema and"
     " call_tool, through which the agent finds and calls those same tools."
 )
-_DEPRECATED_HELP = (
-    "replaced: hide tools Atlassian deprecated that another served tool replaces; all: hide every deprecated"
-    " tool; none: show them all (their descriptions say they are deprecated)."
-)
+_DEPRECATED_HELP = "Deprecated tools hidden: replaced (those another tool replaces), all, or none."
 _MAX_LIMIT_HELP = f"The cap on the limit argument of list tools, 1 to {MAX_LIMIT_CEILING}."
 
 
