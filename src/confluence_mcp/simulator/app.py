@@ -3,6 +3,7 @@
 Every Confluence request passes one gateway: log it, authenticate it (Basic ``email:token`` or Bearer ``token``),
 apply the ``FaultPlan``, dispatch it through the route table, and stamp rate-limit headers and ``atl-request-id``
 on the answer. ``/__sim/*`` control endpoints bypass all of that: no auth, no log, no rate-limit headers.
+``/__media/*`` is the media host downloads redirect to (``simulator/media.py``): signed URLs, its own log.
 
 Control API (JSON):
     GET    /__sim/faults      -> {"faults": [fault, ...]}
