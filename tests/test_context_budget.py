@@ -15,7 +15,7 @@ from confluence_mcp.openapi.compact import wire_schema
 from confluence_mcp.openapi.flatten import flatten
 from confluence_mcp.openapi.loader import read_document, read_operations
 from confluence_mcp.pipeline.catalog import Catalog
-from confluence_mcp.pipeline.chatgpt_tools import EXTRA_TOOLS
+from confluence_mcp.pipeline.extras import SERVER_TOOLS as EXTRA_TOOLS
 from confluence_mcp.policy.filters import ToolFilter
 from confluence_mcp.rpc.versions import INSTRUCTIONS
 from confluence_mcp.settings import ServerSettings

@@ -101,6 +101,8 @@ class RetrySettings(_Model):
 
 DEFAULT_UPSTREAM_HOSTS = ("*.atlassian.net", "api.atlassian.com")
 """Where Confluence Cloud lives: site names and the API gateway for scoped and OAuth tokens."""
+DEFAULT_MEDIA_HOSTS = ("api.media.atlassian.com",)
+"""Where Confluence Cloud redirects attachment downloads (a signed URL; no Confluence credentials go there)."""
 
 
 def _host_pattern(entry: str) -> str:
@@ -145,12 +147,22 @@ class UpstreamSettings(_Model):
     allow_http: bool = False
     """Deprecated: also allow plain http for hosts a wildcard entry matches (an exact entry already allows it)."""
     retry: RetrySettings = RetrySettings()
+    media_hosts: tuple[str, ...] = DEFAULT_MEDIA_HOSTS
+    """Hosts an attachment download may follow Confluence's redirect to, patterns as in ``allowed_hosts``; the
+    redirect URL is signed, so no Confluence credentials are sent there. Empty: downloads are refused."""
+    max_attachment_bytes: int = Field(default=1_048_576, gt=0)
+    """Largest attachment ``confluence_attachments_download`` returns; a larger one is answered with its links."""
 
     @field_validator("allowed_hosts")
     @classmethod
     def _host_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("list at least one host: '*' allows any public https host name")
+        return tuple(_host_pattern(entry) for entry in value)
+
+    @field_validator("media_hosts")
+    @classmethod
+    def _media_host_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_host_pattern(entry) for entry in value)
 
 
@@ -253,6 +265,8 @@ class StaticServer(_Model):
     """The cap on list tools' limit argument, 1 to 250; absent: 100. Range and exposure are the admin rules'."""
     lean_results: bool | None = None
     """Results without ``_links``, ``_expandable`` and empty fields, with ``web_url``; absent: true."""
+    hide_deprecated: str | None = None
+    """replaced (deprecated tools another tool replaces are hidden), all or none; absent: replaced."""
 
     @field_validator("max_limit", mode="before")
     @classmethod

@@ -42,6 +42,7 @@ async def test_creating_an_mcp_server_returns_its_url_and_token_once_and_the_url
         "tool_exposure": "all",
         "max_limit": 100,
         "lean_results": True,
+        "hide_deprecated": "replaced",
     }
 
     listed = await admin.client.get(f"/integrated-account/{account['id']}/mcp")
@@ -108,6 +109,7 @@ async def test_patching_config_merges_shallowly_and_takes_effect_on_the_url(admi
         "tool_exposure": "all",
         "max_limit": 100,
         "lean_results": True,
+        "hide_deprecated": "replaced",
     }
     assert patched.json()["name"] == "renamed"
     after = await admin.tool_names(url)

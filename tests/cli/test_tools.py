@@ -41,9 +41,17 @@ def test_tools_list_table_is_readable(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_tools_list_accepts_an_official_document(capsys: pytest.CaptureFixture[str]) -> None:
-    """--spec replaces the default document: Atlassian's v2 gives its 218 tools."""
+    """--spec replaces the default document: Atlassian's v2 gives 218 tools, 217 with the replaced one hidden."""
+    assert main(["tools", "list", "--json", "--spec", str(OFFICIAL_V2), "--hide-deprecated", "none"]) == 0
+    everything = json.loads(capsys.readouterr().out)
+    assert len(everything) == 218
+    [deprecated] = [t for t in everything if t.get("deprecated")]
+    assert deprecated["name"] == "list_all_confluence_page_children"
+    assert deprecated["replacedBy"] == "list_all_confluence_page_direct_children"
     assert main(["tools", "list", "--json", "--spec", str(OFFICIAL_V2)]) == 0
-    assert len(json.loads(capsys.readouterr().out)) == 218
+    assert {t["name"] for t in everything} - {t["name"] for t in json.loads(capsys.readouterr().out)} == {
+        deprecated["name"]
+    }
 
 
 def test_tools_show_prints_one_definition(capsys: pytest.CaptureFixture[str]) -> None:

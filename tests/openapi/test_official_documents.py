@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
 import pytest
 from jsonschema import Draft202012Validator
 
-from confluence_mcp.openapi import Tool, generate_tools
 from confluence_mcp.openapi.loader import read_document, read_operations
 from confluence_mcp.openapi.naming import TOOL_NAME_RE
+from tests.support.official import V1, V2, official_tools
 
-OFFICIAL = Path(__file__).resolve().parents[2].parent / "shared" / "openapi-official"
-V1 = OFFICIAL / "confluence-v1.json"
-V2 = OFFICIAL / "confluence-v2.json"
-
-
-@cache
-def _official_tools() -> tuple[Tool, ...]:
-    return generate_tools([V1, V2])
+_official_tools = official_tools
 
 
 def test_every_official_operation_becomes_exactly_one_tool() -> None:

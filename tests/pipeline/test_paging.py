@@ -20,8 +20,8 @@ from confluence_mcp.settings import RetrySettings
 from confluence_mcp.upstream.client import UpstreamClient
 from confluence_mcp.upstream.results import ToolOutcome
 from confluence_mcp.upstream.sender import UpstreamResponse
-from tests.openapi.test_official_documents import V1, V2
 from tests.pipeline.doubles import RecordingSender, World
+from tests.support.official import V1, V2
 
 pytestmark = pytest.mark.anyio
 

@@ -107,6 +107,7 @@ async def test_build_pipeline_lists_the_documented_order(world: World) -> None:
         "markdown_body",
         "transform",
         "send",
+        "download",
         "shape",
         "next_cursor",
         "conflict",

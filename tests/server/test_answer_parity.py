@@ -11,6 +11,7 @@ order carries no meaning. Only the simulator's port and the seconds-until-reset 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.anyio
 MODERN = "2026-07-28"
 ERAS: dict[str, str | None] = {"2025-11-25": "2025-11-25", "no version header": None, MODERN: MODERN}
 PAGE = {"name": "get_single_confluence_page_by_id", "arguments": {"id": SEED.release_checklist_id}}
+MEDIA = {"media_hosts": ["127.0.0.1"]}
 INIT = {"capabilities": {}, "clientInfo": {"name": "parity", "version": "1"}}
 CAP = 2_000
 """Both stacks cut results at this many characters, so a long list is cut and continued in the cases."""
@@ -51,10 +53,31 @@ class Case:
     fault: Callable[[FaultPlan], object] | None = None
     lean_eras: frozenset[str] = field(default_factory=frozenset)
     bearer: bool = False
+    setup: Callable[[Simulator], object] | None = None
+    """Changes the simulated site before the request (attachments to download, where downloads redirect)."""
 
 
 LEGACY = frozenset({"2025-11-25", "no version header"})
 ALL = frozenset(ERAS)
+
+
+def _attach(title: str, media_type: str, data: bytes, size: int | None = None) -> Callable[[Simulator], object]:
+    def setup(sim: Simulator) -> None:
+        seeded = sim.state.attachments[SEED.attachment_id]
+        sim.state.attachments["att900100"] = dataclasses.replace(
+            seeded, id="att900100", title=title, media_type=media_type, file_size=size or len(data), data=data
+        )
+
+    return setup
+
+
+def _download(label: str, setup: Callable[[Simulator], object] | None, ident: str = "att900100") -> Case:
+    params = {"name": "confluence_attachments_download", "arguments": {"id": ident}}
+    return Case(f"tools/call download, {label}", "tools/call", params, lean_eras=ALL, setup=setup)
+
+
+def _redirect_elsewhere(sim: Simulator) -> None:
+    sim.state.media_url = "http://localhost:1"
 
 
 def _upstream(status: int) -> Case:
@@ -166,6 +189,12 @@ REQUESTS = [
     Case("tools/call rate limited", "tools/call", PAGE, fault=lambda f: f.rate_limit(retry_after=7), lean_eras=ALL),
     Case("tools/call dropped connection", "tools/call", PAGE, fault=lambda f: f.drop(), lean_eras=ALL),
     Case("tools/call malformed JSON", "tools/call", PAGE, fault=lambda f: f.malformed_json(), lean_eras=ALL),
+    Case("tools/call v1 endpoint gone (410)", "tools/call", PAGE, fault=lambda f: f.fail(410), lean_eras=ALL),
+    _download("an image", None, SEED.attachment_id),
+    _download("a text file", _attach("a.txt", "text/plain", b"hello")),
+    _download("a binary as a resource", _attach("a.pdf", "application/pdf", b"%PDF-\x00\xff")),
+    _download("over the cap", _attach("big.bin", "application/zip", b"", size=50_000_000)),
+    _download("redirected to a host not allowed", _redirect_elsewhere, SEED.attachment_id),
 ]
 
 # Token classes are answered before the method is looked at, by the endpoint, for both paths alike.
@@ -236,8 +265,11 @@ def _recording(stack: Stack) -> list[bool]:
 
 def _arm(sim: Simulator, case: Case) -> None:
     sim.faults.clear()
+    sim.state.media_url = ""  # the site's own /__media/, on 127.0.0.1, which both stacks allow
     if case.fault is not None:
         case.fault(sim.faults)
+    if case.setup is not None:
+        case.setup(sim)
 
 
 async def test_every_case_is_answered_alike_by_the_lean_path_and_the_sdk() -> None:
@@ -245,8 +277,12 @@ async def test_every_case_is_answered_alike_by_the_lean_path_and_the_sdk() -> No
     mismatches: list[str] = []
     wrongly_routed: list[str] = []
     async with (
-        running_stack(server={"fast_path": True, "tools_page_size": 20}, results={"max_text_chars": CAP}) as lean,
-        running_stack(server={"fast_path": False, "tools_page_size": 20}, results={"max_text_chars": CAP}) as sdk,
+        running_stack(
+            server={"fast_path": True, "tools_page_size": 20}, results={"max_text_chars": CAP}, upstream=MEDIA
+        ) as lean,
+        running_stack(
+            server={"fast_path": False, "tools_page_size": 20}, results={"max_text_chars": CAP}, upstream=MEDIA
+        ) as sdk,
         httpx.AsyncClient(timeout=30) as client,
     ):
         answered = _recording(lean)

@@ -571,12 +571,7 @@ async def test_sqlite_file_of_the_first_schema_upgrades_and_its_servers_read_the
             ("INSERT INTO mcp_servers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*server_row, None, at, at)),
         ],
     )
-    store = SqliteStore(str(sqlite_path), cipher=cipher)
-    await store.open()
-    try:
-        upgraded = await store.get_mcp_server(server.id)
-    finally:
-        await store.close()
+    upgraded = await _opened_mcp_server(sqlite_path, cipher, server.id)
 
     assert upgraded == server
     assert (upgraded.tool_exposure, upgraded.max_limit) == ("all", 100)
@@ -692,6 +687,16 @@ async def _old_schema_file(path: Path, version: int, inserts: list[tuple[str, tu
             db.close()
 
     await anyio.to_thread.run_sync(write)
+
+
+async def _opened_mcp_server(path: Path, cipher: Cipher, server_id: str) -> McpServer:
+    """Open the SQLite file at ``path`` (migrating it), read one MCP server, and close it again."""
+    store = SqliteStore(str(path), cipher=cipher)
+    await store.open()
+    try:
+        return await store.get_mcp_server(server_id)
+    finally:
+        await store.close()
 
 
 async def _sqlite_scalar(path: Path, sql: str) -> object:

@@ -26,7 +26,13 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from confluence_mcp.errors import InvalidBody, InvalidInput
-from confluence_mcp.store.base import AUDIT_PAGE_MAX, DEFAULT_MAX_LIMIT, MAX_LIMIT_CEILING, ToolExposure
+from confluence_mcp.policy.filters import HideDeprecated
+from confluence_mcp.store.base import (
+    AUDIT_PAGE_MAX,
+    DEFAULT_MAX_LIMIT,
+    MAX_LIMIT_CEILING,
+    ToolExposure,
+)
 
 __all__ = [
     "AccountCheckQuery",
@@ -129,6 +135,7 @@ _EXPOSURE_HELP = (
 _LEAN_HELP = (
     "true: results drop _links, _expandable and empty fields and carry web_url; false: Confluence's answer as is."
 )
+_DEPRECATED_HELP = "Deprecated tools hidden: replaced (those another tool replaces), all, or none."
 _MAX_LIMIT_HELP = f"The cap on the limit argument of list tools, 1 to {MAX_LIMIT_CEILING}."
 
 
@@ -210,6 +217,7 @@ class McpConfigInput(_Body):
     tool_exposure: ToolExposure = Field(default="all", description=_EXPOSURE_HELP)
     max_limit: MaxLimit = Field(default=DEFAULT_MAX_LIMIT, description=_MAX_LIMIT_HELP)
     lean_results: StrictBool = Field(default=True, description=_LEAN_HELP)
+    hide_deprecated: HideDeprecated = Field(default="replaced", description=_DEPRECATED_HELP)
 
 
 class McpConfigPatch(_Body):
@@ -221,8 +229,13 @@ class McpConfigPatch(_Body):
     tool_exposure: ToolExposure | None = Field(default=None, description=_EXPOSURE_HELP, json_schema_extra=_never_null)
     max_limit: MaxLimit | None = Field(default=None, description=_MAX_LIMIT_HELP, json_schema_extra=_never_null)
     lean_results: StrictBool | None = Field(default=None, description=_LEAN_HELP, json_schema_extra=_never_null)
+    hide_deprecated: HideDeprecated | None = Field(
+        default=None, description=_DEPRECATED_HELP, json_schema_extra=_never_null
+    )
 
-    _given = field_validator("require_api_token_auth", "tool_exposure", "max_limit", "lean_results")(_not_null)
+    _given = field_validator("require_api_token_auth", "tool_exposure", "max_limit", "lean_results", "hide_deprecated")(
+        _not_null
+    )
 
 
 class McpServerInput(_Body):
@@ -297,6 +310,7 @@ class McpConfigView(BaseModel):
     tool_exposure: ToolExposure
     max_limit: int
     lean_results: bool
+    hide_deprecated: HideDeprecated
 
 
 class McpServerView(BaseModel):

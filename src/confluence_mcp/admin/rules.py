@@ -232,6 +232,7 @@ def new_mcp_server(
         tool_exposure=config.tool_exposure,
         max_limit=config.max_limit,
         lean_results=config.lean_results,
+        hide_deprecated=config.hide_deprecated,
     )
 
 

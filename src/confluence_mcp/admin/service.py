@@ -243,7 +243,8 @@ class AdminService:
         now = self._clock()
         given = body.model_fields_set
         methods, tags, require_auth = server.methods, server.tags, server.require_api_token_auth
-        exposure, max_limit, lean = server.tool_exposure, server.max_limit, server.lean_results
+        exposure, max_limit = server.tool_exposure, server.max_limit
+        lean, hide_deprecated = server.lean_results, server.hide_deprecated
         if "config" in given and body.config is not None:
             config, keys = body.config, body.config.model_fields_set
             if "methods" in keys:
@@ -258,6 +259,8 @@ class AdminService:
                 max_limit = config.max_limit
             if "lean_results" in keys and config.lean_results is not None:
                 lean = config.lean_results
+            if "hide_deprecated" in keys and config.hide_deprecated is not None:
+                hide_deprecated = config.hide_deprecated
             if keys & {"methods", "tags"}:
                 require_tools(self._tools(), methods, tags)
         updated = dataclasses.replace(
@@ -269,6 +272,7 @@ class AdminService:
             tool_exposure=exposure,
             max_limit=max_limit,
             lean_results=lean,
+            hide_deprecated=hide_deprecated,
             expires_at=expiry(body.expires_at, now, "expires_at") if "expires_at" in given else server.expires_at,
             updated_at=now,
         )

@@ -125,6 +125,8 @@ def _server(entry: StaticServer, key: str, tools: Sequence[Tool], now: datetime)
         config["max_limit"] = entry.max_limit
     if entry.lean_results is not None:
         config["lean_results"] = entry.lean_results
+    if entry.hide_deprecated is not None:
+        config["hide_deprecated"] = entry.hide_deprecated
     body = {"name": entry.name, "config": config, "expires_at": entry.expires_at}
     token_hash = hash_token(entry.token.get_secret_value())
     with _named_by(key):

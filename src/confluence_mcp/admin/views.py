@@ -97,5 +97,6 @@ def _config_view(server: McpServer) -> McpConfigView:
         require_api_token_auth=server.require_api_token_auth,
         tool_exposure=server.tool_exposure,
         lean_results=server.lean_results,
+        hide_deprecated=server.hide_deprecated,
         max_limit=server.max_limit,
     )

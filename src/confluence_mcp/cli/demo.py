@@ -29,7 +29,8 @@ def demo_settings(base: Settings, sim_port: int, token: str) -> Settings:
             "logging": {"format": base.logging.format},
             "store": {"url": "memory://"},
             "secrets": {"key": generate_key()},
-            "upstream": {"allowed_hosts": ["127.0.0.1"]},
+            # The simulator serves its own media host (/__media/) on the same address, so downloads work too.
+            "upstream": {"allowed_hosts": ["127.0.0.1"], "media_hosts": ["127.0.0.1"]},
             "accounts": [
                 {
                     "id": "demo",

@@ -13,6 +13,7 @@ from confluence_mcp.admin.service import AdminService
 from confluence_mcp.cli.context import add_store_command
 from confluence_mcp.cli.flags import add_expiry_options, comma_list, expires_at
 from confluence_mcp.cli.table import print_table, shown_time
+from confluence_mcp.policy.filters import HIDE_DEPRECATED
 from confluence_mcp.store.base import DEFAULT_MAX_LIMIT, MAX_LIMIT_CEILING
 
 __all__ = ["add_commands"]
@@ -25,8 +26,12 @@ _FLAGS = {
     "config.tool_exposure": "--tool-exposure",
     "config.max_limit": "--max-limit",
     "config.lean_results": "--lean-results/--no-lean-results",
+    "config.hide_deprecated": "--hide-deprecated",
     "expires_at": "--expires-at/--expires-in",
 }
+
+
+_DEPRECATED_HELP = "deprecated tools to hide: replaced (those another tool replaces; the default), all or none"
 
 
 def add_commands(commands: Any) -> None:
@@ -52,6 +57,7 @@ def add_commands(commands: Any) -> None:
         help=f"cap on list tools' limit argument, 1 to {MAX_LIMIT_CEILING} (default {DEFAULT_MAX_LIMIT})",
     )
     _add_lean_flags(create)
+    create.add_argument("--hide-deprecated", choices=HIDE_DEPRECATED, help=_DEPRECATED_HELP)
     update = add_store_command(sub, "update", "change an MCP server in place; its URL stays the same", _update, _FLAGS)
     update.add_argument("mcp_id", metavar="MCP_ID")
     update.add_argument("--name")
@@ -61,6 +67,7 @@ def add_commands(commands: Any) -> None:
     update.add_argument("--tool-exposure", choices=("all", "discovery"))
     update.add_argument("--max-limit", metavar="N")
     _add_lean_flags(update)
+    update.add_argument("--hide-deprecated", choices=HIDE_DEPRECATED, help=_DEPRECATED_HELP)
     needs = update.add_mutually_exclusive_group()
     needs.add_argument("--require-api-token", dest="require", action="store_const", const=True)
     needs.add_argument("--no-require-api-token", dest="require", action="store_const", const=False)
@@ -86,6 +93,8 @@ async def _update(service: AdminService, args: argparse.Namespace) -> int:
         config["tool_exposure"] = args.tool_exposure
     if args.max_limit is not None:
         config["max_limit"] = _whole_number(args.max_limit, "--max-limit")
+    if args.hide_deprecated is not None:
+        config["hide_deprecated"] = args.hide_deprecated
     if args.require is not None:
         config["require_api_token_auth"] = args.require
     if args.lean is not None:
@@ -104,6 +113,7 @@ async def _update(service: AdminService, args: argparse.Namespace) -> int:
     tags = ", ".join(server.tags) or "any"
     print(f"Updated MCP server {server.id} ({server.name}): methods [{methods}], tags [{tags}]")
     print(f"Expires: {shown_time(server.expires_at)}; tool exposure: {server.tool_exposure}")
+    print(f"Deprecated tools hidden: {server.hide_deprecated}")
     return 0
 
 
@@ -118,6 +128,8 @@ async def _create(service: AdminService, args: argparse.Namespace) -> int:
         config["max_limit"] = _whole_number(args.max_limit, "--max-limit")
     if args.lean is not None:
         config["lean_results"] = args.lean
+    if args.hide_deprecated is not None:
+        config["hide_deprecated"] = args.hide_deprecated
     body = parse_input(McpServerInput, {"name": args.name, "config": config, "expires_at": expires_at(args)})
     created = await service.create_mcp_server(args.account_id, body)
     server = created.server
@@ -128,6 +140,7 @@ async def _create(service: AdminService, args: argparse.Namespace) -> int:
     print(f"Expires: {shown_time(server.expires_at)}; API token required: {required}")
     print(f"Tool exposure: {server.tool_exposure}; list limit at most {server.max_limit}")
     print(f"Lean results: {'yes' if server.lean_results else 'no'}")
+    print(f"Deprecated tools hidden: {server.hide_deprecated}")
     print("The URL below is the secret: anyone holding it can use these tools. It is not shown again.")
     print(created.url)
     return 0

@@ -12,7 +12,7 @@ from confluence_mcp.cli.flags import comma_list
 from confluence_mcp.cli.table import print_table
 from confluence_mcp.openapi import Tool, default_documents, generate_tools
 from confluence_mcp.pipeline.catalog import Catalog
-from confluence_mcp.policy.filters import ToolFilter, normalize_methods, normalize_tags, visible_tools
+from confluence_mcp.policy.filters import HIDE_DEPRECATED, ToolFilter, normalize_methods, normalize_tags, visible_tools
 
 __all__ = ["add_commands"]
 
@@ -25,6 +25,12 @@ def add_commands(commands: Any) -> None:
     _spec_option(listing)
     listing.add_argument("--methods", default="", help="comma-separated: read, write, custom, list, get, ...")
     listing.add_argument("--tags", default="", help="comma-separated tags: pages, spaces, users, ...")
+    listing.add_argument(
+        "--hide-deprecated",
+        choices=HIDE_DEPRECATED,
+        default="replaced",
+        help="deprecated tools to hide, as an MCP server would: replaced (default), all or none",
+    )
     listing.add_argument("--json", action="store_true", help="print a JSON array of full tool definitions")
     listing.set_defaults(handler=_tools_list)
     show = tool_commands.add_parser("show", help="print one tool's full definition as JSON")
@@ -54,6 +60,7 @@ def _tools_list(args: argparse.Namespace) -> int:
     tool_filter = ToolFilter(
         methods=frozenset(normalize_methods(comma_list(args.methods))),
         tags=frozenset(normalize_tags(comma_list(args.tags))),
+        hide_deprecated=args.hide_deprecated,
     )
     shown = visible_tools(tools, tool_filter)
     if args.json:

@@ -125,6 +125,10 @@ class Tool:
     binding: Binding
     operation_id: str | None = None
     source: str = ""
+    deprecated: bool = False
+    """Atlassian's document marks the operation ``deprecated``."""
+    replaced_by: str | None = None
+    """The served tool to use instead of a deprecated one (``openapi/twins.py``), when there is one."""
 
     def as_dict(self) -> dict[str, Any]:
         """Return the full definition, as ``tools list --json`` prints it."""
@@ -144,4 +148,4 @@ class Tool:
                 for a in self.binding.arguments
             ],
             "operationId": self.operation_id,
-        }
+        } | ({"deprecated": True, "replacedBy": self.replaced_by} if self.deprecated else {})

@@ -12,6 +12,7 @@ from confluence_mcp.openapi.compact import compact_schema
 from confluence_mcp.openapi.flatten import flatten
 from confluence_mcp.openapi.loader import read_document, read_operations
 from confluence_mcp.openapi.models import Annotations, Operation, Tool, group_of
+from confluence_mcp.openapi.twins import Endpoint, replacements
 
 # Tags an agent or operator filters by; a path segment containing the key earns the tag.
 _KNOWN_TAGS: tuple[tuple[str, str], ...] = (
@@ -89,7 +90,11 @@ def tools_from_operations(operations: Iterable[tuple[Operation, str]]) -> tuple[
             op = draft.operation
             raise SpecError(op.source, op.pointer, f"tool name {draft.name!r} is not unique")
         seen[draft.name] = draft
-    return tuple(_build(d) for d in drafts)
+    endpoints: dict[Endpoint, str] = {(d.operation.method, d.operation.path): d.name for d in drafts}
+    replaced = replacements(
+        endpoints, [(d.operation.method, d.operation.path) for d in drafts if d.operation.deprecated]
+    )
+    return tuple(_build(d, replaced.get((d.operation.method, d.operation.path))) for d in drafts)
 
 
 class _Draft:
@@ -136,14 +141,15 @@ def _hint_str(operation: Operation, key: str) -> str | None:
     return value.strip()
 
 
-def _build(draft: _Draft) -> Tool:
+def _build(draft: _Draft, replaced_by: str | None) -> Tool:
     op = draft.operation
     input_schema, binding = flatten(op)
     input_schema = compact_schema(input_schema)
     title = _hint_str(op, "x-mcp-title") or op.summary or draft.name.replace("_", " ")
     description = op.description or op.summary or title
-    if op.deprecated:
-        description = f"Deprecated by Confluence; prefer a newer tool where one exists. {description}"
+    if op.deprecated:  # first, so an agent reading only the start still sees it
+        instead = f"use {replaced_by}" if replaced_by else "no replacement tool"
+        description = f"Deprecated by Confluence ({instead}). {description}"
     return Tool(
         name=draft.name,
         title=title,
@@ -156,6 +162,8 @@ def _build(draft: _Draft) -> Tool:
         binding=binding,
         operation_id=op.operation_id,
         source=op.source,
+        deprecated=op.deprecated,
+        replaced_by=replaced_by if op.deprecated else None,
     )
 
 

@@ -14,6 +14,7 @@ from jsonschema.exceptions import ValidationError
 from confluence_mcp.errors import ConfigError
 from confluence_mcp.openapi import Tool
 from confluence_mcp.openapi.compact import wire_schema
+from confluence_mcp.openapi.twins import v2_twins
 from confluence_mcp.pipeline.chatgpt_tools import ExtraTool
 from confluence_mcp.pipeline.discovery import META_TOOLS
 from confluence_mcp.pipeline.markdown import (
@@ -116,8 +117,10 @@ class Catalog:
         self.by_name = {t.name: t for t in self.tools}
         self.plans: dict[str, Plan] = {t.name: RequestPlan(t.binding) for t in self.tools}
         self.plans.update({e.tool.name: _ExtraPlan(e.build) for e in extras})
-        self.shapers = {e.tool.name: e.shape for e in extras}
+        self.shapers = {e.tool.name: e.shape for e in extras if e.shape is not None}
         """Result shapers of the tools that need their own; the others use ``outcome_from_response``."""
+        self.twins = v2_twins(((t.binding.method, t.binding.path), t.name) for t in self.tools)
+        """v1 tool -> the served v2 tool doing the same, named when Confluence answers a v1 tool 410 Gone."""
         self._validators: dict[str, Draft202012Validator] = {}
         self._wire = {t.name: _wire_tool(t) for t in self.tools}
         self._views: dict[ToolFilter, ToolView] = {}

@@ -43,7 +43,8 @@ class ExtraTool:
 
     tool: Tool
     build: Callable[[Mapping[str, Any]], UpstreamRequest]
-    shape: Callable[[UpstreamRequest, UpstreamResponse], ToolOutcome]
+    shape: Callable[[UpstreamRequest, UpstreamResponse], ToolOutcome] | None
+    """None for a tool whose own step sets the outcome (the attachment download)."""
 
 
 def _read_only(title: str) -> Annotations:

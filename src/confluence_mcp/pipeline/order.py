@@ -13,7 +13,8 @@
        markdown_body  an update's Markdown -> storage, against the current page  steps/markdown.py
     8. transform    arguments -> the upstream request                   steps/transform.py
     9. send         the request goes to Confluence (one shared pool)    steps/send.py
-   10. shape        Confluence's answer -> the agent's result           steps/shape.py
+   10. download     attachment download only: follow the media redirect  steps/download.py
+   11. shape        Confluence's answer -> the agent's result           steps/shape.py
     finishers       refine the outcome: next_cursor (list tools)        steps/paging.py
                     conflict (a 409 on expected_version)  steps/version.py;
                     markdown_result (storage bodies -> Markdown)  steps/markdown.py; lean  steps/lean.py;
@@ -40,6 +41,7 @@ from confluence_mcp.pipeline.runner import Pipeline
 from confluence_mcp.pipeline.steps.arguments import ValidateArguments
 from confluence_mcp.pipeline.steps.coerce import CoerceArguments
 from confluence_mcp.pipeline.steps.discover import AnswerDiscovery
+from confluence_mcp.pipeline.steps.download import DownloadAttachment
 from confluence_mcp.pipeline.steps.fair_share import FairShare
 from confluence_mcp.pipeline.steps.lean import LeanResults
 from confluence_mcp.pipeline.steps.markdown import AskForStorage, BodiesAsMarkdown, ConvertAgainstCurrent
@@ -51,7 +53,7 @@ from confluence_mcp.pipeline.steps.text_cap import CapText, TakeContinuation
 from confluence_mcp.pipeline.steps.transform import BuildRequest
 from confluence_mcp.pipeline.steps.version import ExplainConflict, FillVersion
 from confluence_mcp.pipeline.steps.visibility import CheckVisible
-from confluence_mcp.settings import LimitSettings, ResultSettings
+from confluence_mcp.settings import LimitSettings, ResultSettings, UpstreamSettings
 from confluence_mcp.store.audit_queue import AuditQueue
 from confluence_mcp.upstream.client import UpstreamClient
 
@@ -66,6 +68,7 @@ def build_pipeline(
     access_log: bool = False,
     audit: AuditQueue | None = None,
     results: ResultSettings | None = None,
+    upstream_settings: UpstreamSettings | None = None,
 ) -> Pipeline:
     """Return the pipeline every tools/call runs through, built once at start-up."""
     fair_share = FairShare(limits or LimitSettings())
@@ -86,6 +89,7 @@ def build_pipeline(
             ConvertAgainstCurrent(catalog, current),
             BuildRequest(catalog),
             SendUpstream(upstream),
+            DownloadAttachment(upstream, upstream_settings or UpstreamSettings()),
             ShapeResult(catalog),
         ),
         # In this order: next_cursor reads _links before lean drops them; the cap measures the lean text.

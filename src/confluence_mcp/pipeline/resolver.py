@@ -85,7 +85,11 @@ class TokenResolver:
             account = await self._store.get_account(server.account_id)
         except NotFound:
             return None
-        view = self._catalog.view(ToolFilter(methods=frozenset(server.methods), tags=frozenset(server.tags)))
+        view = self._catalog.view(
+            ToolFilter(
+                methods=frozenset(server.methods), tags=frozenset(server.tags), hide_deprecated=server.hide_deprecated
+            )
+        )
         listing = self._catalog.discovery_view() if server.tool_exposure == "discovery" else view
         return Resolved(server=server, target=target_for_account(account), view=view, listing=listing)
 

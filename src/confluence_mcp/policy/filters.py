@@ -1,4 +1,4 @@
-"""Per-MCP-server tool filters: ``methods`` AND ``tags`` decide what an agent sees and may call."""
+"""Per-MCP-server tool filters: ``methods`` AND ``tags``, less hidden deprecated tools, decide what agents see."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final, Literal, get_args
 
 from confluence_mcp.openapi.models import READ_METHODS, STANDARD_METHODS, WRITE_METHODS, Tool
 
 GROUPS = ("read", "write", "custom")
+HideDeprecated = Literal["replaced", "all", "none"]
+"""Which deprecated tools a server hides: those with a replacement (the default), all of them, or none."""
+HIDE_DEPRECATED: Final[tuple[str, ...]] = get_args(HideDeprecated)
 _METHOD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _TAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -20,9 +24,14 @@ class ToolFilter:
 
     methods: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
+    hide_deprecated: HideDeprecated = "replaced"
 
     def allows(self, tool: Tool) -> bool:
-        """Return whether ``tool`` passes both the methods and the tags filter."""
+        """Return whether ``tool`` passes the methods and the tags filter and is not a hidden deprecated tool."""
+        if tool.deprecated and (
+            self.hide_deprecated == "all" or (self.hide_deprecated == "replaced" and tool.replaced_by)
+        ):
+            return False
         return self._method_ok(tool.method) and (not self.tags or not self.tags.isdisjoint(tool.tags))
 
     def _method_ok(self, method: str) -> bool:

@@ -96,7 +96,8 @@ class Answers:
 
 def call_result(outcome: ToolOutcome) -> dict[str, Any]:
     """Return the era-neutral CallToolResult for an outcome, as the SDK's model would hold it."""
-    result: dict[str, Any] = {"content": [{"type": "text", "text": outcome.text}], "isError": outcome.is_error}
+    content = list(outcome.content) if outcome.content else [{"type": "text", "text": outcome.text}]
+    result: dict[str, Any] = {"content": content, "isError": outcome.is_error}
     if outcome.structured is not None:
         result["structuredContent"] = outcome.structured
     if outcome.meta:

@@ -20,7 +20,7 @@ from confluence_mcp.errors import ConfigError
 from confluence_mcp.openapi import default_documents, generate_tools
 from confluence_mcp.pipeline import build_pipeline
 from confluence_mcp.pipeline.catalog import Catalog
-from confluence_mcp.pipeline.chatgpt_tools import EXTRA_TOOLS
+from confluence_mcp.pipeline.extras import SERVER_TOOLS
 from confluence_mcp.pipeline.observers.metrics import CallMetrics
 from confluence_mcp.pipeline.resolver import TokenResolver
 from confluence_mcp.rpc import Answers
@@ -80,7 +80,7 @@ def create_app(
     owns_store = store is None
     the_store = store if store is not None else open_store(settings.store_url, cipher=cipher)
     documents = list(settings.documents) or default_documents()
-    catalog = Catalog(generate_tools(documents), page_size=settings.server.tools_page_size, extras=EXTRA_TOOLS)
+    catalog = Catalog(generate_tools(documents), page_size=settings.server.tools_page_size, extras=SERVER_TOOLS)
     resolver = TokenResolver(the_store, catalog, ttl=settings.server.token_cache_seconds)
     upstream = UpstreamClient(open_sender(settings.upstream, transport), settings.upstream.retry)
     metrics = CallMetrics(t.name for t in catalog.tools)
@@ -94,6 +94,7 @@ def create_app(
         access_log=settings.logging.format == "json",
         audit=audit,
         results=settings.results,
+        upstream_settings=settings.upstream,
     )
     answers = Answers(pipeline)
     sdk = SdkBridge(catalog, answers, max_body_bytes=settings.server.max_body_bytes)

@@ -3,6 +3,7 @@
 Every Confluence request passes one gateway: log it, authenticate it (Basic ``email:token`` or Bearer ``token``),
 apply the ``FaultPlan``, dispatch it through the route table, and stamp rate-limit headers and ``atl-request-id``
 on the answer. ``/__sim/*`` control endpoints bypass all of that: no auth, no log, no rate-limit headers.
+``/__media/*`` is the media host downloads redirect to (``simulator/media.py``): signed URLs, its own log.
 
 Control API (JSON):
     GET    /__sim/faults      -> {"faults": [fault, ...]}
@@ -57,6 +58,7 @@ from confluence_mcp.simulator.faults import (
     RecordedRequest,
     SimulatedDrop,
 )
+from confluence_mcp.simulator.media import MEDIA_PREFIX, MediaHost
 from confluence_mcp.simulator.seed import populate
 from confluence_mcp.simulator.state import State
 
@@ -127,6 +129,8 @@ class Simulator:
         self._accepted = (f"Basic {basic}".encode(), f"Bearer {api_token}".encode())
         self._seen_valid: set[str] = set()  # exact header values already accepted: skips re-checking per request
         populate(self.state, seed=seed)
+        self.media = MediaHost(self.state)
+        """The media host downloads redirect to; serve ``media.app`` apart and set ``state.media_url`` to move it."""
         self.app = Starlette(routes=self._control_routes(), middleware=[Middleware(_Gateway, simulator=self)])
         """The Starlette ASGI app to mount or serve."""
 
@@ -141,6 +145,7 @@ class Simulator:
         populate(self.state, seed=self.seeded)
         self.faults.clear()
         self.requests.clear()
+        self.media.requests.clear()
         self.rate_window.reset()
 
     def _authorized(self, header: str | None) -> bool:
@@ -328,6 +333,9 @@ class _Gateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(_CONTROL_PREFIX):
             await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(MEDIA_PREFIX):  # signed URLs: no Confluence auth, no faults, own log
+            await self.simulator.media.app(scope, receive, send)
             return
         await self.simulator.serve(scope, receive, send)
 

@@ -25,6 +25,11 @@ LONG_MAX: Final = "9223372036854775807"  # Java's Long.MAX_VALUE, seen as a live
 GATEWAY_LIMIT: Final = "360000"
 QUOTA_POLICY: Final = '"tenant-app-quota";q=65000;w=3600'
 SIMULATED_429_BODY: Final = b'{"message":"Rate limit exceeded (simulated)","simulated":true}'
+V1_CONTENT_PATHS: Final = r"^/wiki/rest/api/content(/|$)"
+"""The v1 content endpoints newer sites, and scoped and OAuth credentials everywhere, answer 410 Gone [obs]."""
+GONE_MESSAGE: Final = (
+    "com.atlassian.confluence.api.service.exceptions.GoneException: This deprecated endpoint has been removed."
+)
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -189,6 +194,10 @@ class FaultPlan:
         """Answer matching requests 403 until cleared, as for an operation the account may not perform."""
         text = message or "User is not permitted to perform this operation"
         return self.add(Fault(method=method, path=path, status=403, message=text))
+
+    def remove_v1(self, *, path: str = V1_CONTENT_PATHS, method: str | None = None) -> Fault:
+        """Answer matching requests (v1 content endpoints by default) 410 Gone until cleared, as newer sites do."""
+        return self.add(Fault(method=method, path=path, status=410, message=GONE_MESSAGE))
 
     def rate_limit(
         self,

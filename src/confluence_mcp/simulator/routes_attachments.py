@@ -1,4 +1,4 @@
-"""v2 attachments: site-wide and per-page lists, get, and delete (trash, then ``purge``)."""
+"""v2 attachments: site-wide and per-page lists, get, and delete (trash, then ``purge``); v1's download redirect."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 from typing import Final
 
 from confluence_mcp.simulator.exchange import Call, Problem, Reply, RouteSpec
+from confluence_mcp.simulator.media import media_location
 from confluence_mcp.simulator.paging import cursor_page
 from confluence_mcp.simulator.routes_pages import find_content, statuses
 from confluence_mcp.simulator.shapes import attachment_json
@@ -64,9 +65,19 @@ def _delete(call: Call, state: State) -> Reply:
     return Reply(204)
 
 
+def _download(call: Call, state: State) -> Reply:
+    # v1 REST download: a 302 to a signed media URL, never the bytes themselves [obs].
+    attachment = _find(state, call.params["attachmentId"])
+    if attachment.container_id != call.params["id"] or attachment.status != "current":
+        raise Problem(404, f"No attachment {call.params['attachmentId']} on content {call.params['id']}")
+    origin = call.base.removesuffix("/wiki")
+    return Reply(302, headers=[("location", media_location(state, attachment, origin))])
+
+
 ROUTES: Final[tuple[RouteSpec, ...]] = (
     ("GET", "/wiki/api/v2/pages/{id}/attachments", _page_attachments),
     ("GET", "/wiki/api/v2/attachments", _attachments),
     ("GET", "/wiki/api/v2/attachments/{id}", _attachment),
     ("DELETE", "/wiki/api/v2/attachments/{id}", _delete),
+    ("GET", "/wiki/rest/api/content/{id}/child/attachment/{attachmentId}/download", _download),
 )

@@ -6,6 +6,7 @@ Dicts keep insertion order and ids only grow, so iterating a dict lists records 
 from __future__ import annotations
 
 import base64
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -121,7 +122,7 @@ class Label:
 
 @dataclass(slots=True)
 class Attachment:
-    """The metadata of a file attached to a page or blog post (the simulator keeps no file data)."""
+    """A file attached to a page or blog post: its metadata, and its bytes for the media host."""
 
     id: str
     container_id: str
@@ -135,6 +136,8 @@ class Attachment:
     created_at: str
     author_id: str
     version_number: int = 1
+    data: bytes | None = None
+    """The file the media host serves; None serves ``file_size`` placeholder bytes."""
 
 
 @dataclass(slots=True)
@@ -176,6 +179,10 @@ class State:
         self._next_label_id = FIRST_LABEL_ID
         self.rendered: dict[tuple[str, str | None, bool, str], tuple[tuple[object, ...], bytes]] = {}
         """Encoded single-content GETs keyed by (id, body-format, include-version, base), with a staleness key."""
+        self.media_url = ""
+        """Base URL of the media host downloads redirect to (``http://127.0.0.1:PORT``); empty: the site's own."""
+        self.media_secret = secrets.token_bytes(16)
+        """Signs media URLs, as Atlassian's media tokens are signed."""
 
     def clear(self) -> None:
         """Forget every record and restart id allocation."""

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
+from confluence_mcp.policy.filters import HideDeprecated
+
 if TYPE_CHECKING:
     pass
 
@@ -58,6 +60,8 @@ class McpServer:
     """The cap on the ``limit`` argument of list tools."""
     lean_results: bool = True
     """Results drop ``_links``, ``_expandable`` and empty fields and gain ``web_url``; false keeps Confluence's all."""
+    hide_deprecated: HideDeprecated = "replaced"
+    """Which deprecated tools are hidden: those with a replacement (``replaced``), ``all`` or ``none``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,7 +168,7 @@ class SqliteStore:
                 db.execute(
                     "UPDATE mcp_servers SET name = ?, account_id = ?, methods = ?, tags = ?,"
                     " require_api_token_auth = ?, expires_at = ?, created_at = ?, updated_at = ?,"
-                    " tool_exposure = ?, max_limit = ?, lean_results = ? WHERE id = ?",
+                    " tool_exposure = ?, max_limit = ?, lean_results = ?, hide_deprecated = ? WHERE id = ?",
                     (row[1], row[2], *row[4:], server.id),
                 )
 

@@ -13,7 +13,16 @@ from datetime import datetime
 from typing import cast
 
 from confluence_mcp.errors import StoreError
-from confluence_mcp.store.base import ApiToken, AuditOutcome, AuditRecord, McpServer, TokenScope, ToolExposure, utc_text
+from confluence_mcp.policy.filters import HideDeprecated
+from confluence_mcp.store.base import (
+    ApiToken,
+    AuditOutcome,
+    AuditRecord,
+    McpServer,
+    TokenScope,
+    ToolExposure,
+    utc_text,
+)
 
 __all__ = [
     "INSERT_ACCOUNT",
@@ -109,6 +118,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 5: lean results per server; existing rows get 1 (on), spelled out as in 2.
     ("ALTER TABLE mcp_servers ADD COLUMN lean_results INTEGER NOT NULL DEFAULT 1",),
+    # 6: which deprecated tools a server hides; existing rows get the default, spelled out as in 2.
+    (
+        "ALTER TABLE mcp_servers ADD COLUMN hide_deprecated TEXT NOT NULL DEFAULT 'replaced'"
+        " CHECK (hide_deprecated IN ('replaced', 'all', 'none'))",
+    ),
 )
 
 # Column lists spelled out, so a later ALTER TABLE ... ADD COLUMN cannot shift the values.
@@ -118,7 +132,8 @@ INSERT_ACCOUNT = (
 )
 INSERT_MCP_SERVER = (
     "INSERT INTO mcp_servers (id, name, account_id, token_hash, methods, tags, require_api_token_auth, expires_at,"
-    " created_at, updated_at, tool_exposure, max_limit, lean_results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " created_at, updated_at, tool_exposure, max_limit, lean_results, hide_deprecated)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 INSERT_API_TOKEN = (
@@ -177,6 +192,7 @@ def server_row(server: McpServer) -> tuple[object, ...]:
         server.tool_exposure,
         server.max_limit,
         int(server.lean_results),
+        server.hide_deprecated,
     )
 
 
@@ -195,6 +211,7 @@ def server_from_row(row: sqlite3.Row) -> McpServer:
         tool_exposure=cast(ToolExposure, row["tool_exposure"]),  # the CHECK constraint keeps it to the two
         max_limit=row["max_limit"],
         lean_results=bool(row["lean_results"]),
+        hide_deprecated=cast(HideDeprecated, row["hide_deprecated"]),  # the CHECK constraint keeps it to the three
     )
 
 

@@ -42,8 +42,9 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 
 def host_policy(settings: UpstreamSettings) -> HostPolicy:
-    """Return the policy the transports enforce, from the same settings the admin rules check accounts with."""
-    return HostPolicy(settings.allowed_hosts, settings.allow_http)
+    """Return the policy the transports enforce: the hosts accounts may use, and the media hosts downloads follow."""
+    # The admin rules check accounts against allowed_hosts alone, so a media host never becomes an account's site.
+    return HostPolicy((*settings.allowed_hosts, *settings.media_hosts), settings.allow_http)
 
 
 async def system_resolver(host: str, port: int) -> list[str]:

@@ -26,6 +26,8 @@ class ToolOutcome:
     structured: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    content: tuple[dict[str, Any], ...] = ()
+    """MCP content items (image, embedded resource) sent instead of the one text item; ``text`` then sums them up."""
 
 
 def error_outcome(message: str) -> ToolOutcome:
@@ -33,8 +35,19 @@ def error_outcome(message: str) -> ToolOutcome:
     return ToolOutcome(text=message, is_error=True)
 
 
-def outcome_from_response(tool_name: str, request: UpstreamRequest, response: UpstreamResponse) -> ToolOutcome:
-    """Turn an upstream response into a tool outcome, with normalized rate-limit figures."""
+def outcome_from_response(
+    tool_name: str,
+    request: UpstreamRequest,
+    response: UpstreamResponse,
+    *,
+    twin: str | None = None,
+    twin_offered: bool = True,
+) -> ToolOutcome:
+    """Turn an upstream response into a tool outcome, with normalized rate-limit figures.
+
+    ``twin`` is the v2 tool doing what this v1 tool does, named when Confluence answers 410 Gone;
+    ``twin_offered`` says whether the caller's MCP server lets it call that tool.
+    """
     limits = parse_rate_limit(response.headers, now=datetime.now(UTC))
     headers = limits.headers() if limits else {}
     # The same figures as the response headers, under the same names, as integers.
@@ -44,7 +57,7 @@ def outcome_from_response(tool_name: str, request: UpstreamRequest, response: Up
     status = response.status
     if 200 <= status < 300:
         return _success(request, response, headers, meta)
-    message = _explain(tool_name, request, response, limits)
+    message = _explain(tool_name, request, response, limits, (twin, twin_offered))
     meta["upstream_status"] = status
     return ToolOutcome(text=message, is_error=True, meta=meta, headers=headers)
 
@@ -76,7 +89,13 @@ def _success(
     return ToolOutcome(text=content.decode("utf-8", "replace"), meta=meta, headers=headers)
 
 
-def _explain(tool_name: str, request: UpstreamRequest, response: UpstreamResponse, limits: RateLimit | None) -> str:
+def _explain(
+    tool_name: str,
+    request: UpstreamRequest,
+    response: UpstreamResponse,
+    limits: RateLimit | None,
+    twin: tuple[str | None, bool],
+) -> str:
     status = response.status
     detail = confluence_message(response.content)
     said = f" Confluence said: {detail}" if detail else ""
@@ -118,7 +137,7 @@ def _explain(tool_name: str, request: UpstreamRequest, response: UpstreamRespons
     if status == 413:
         return f"The request was too large for Confluence (HTTP 413) on {where}; send a smaller body.{said}"
     if status == 410:
-        return f"Confluence has removed this endpoint (HTTP 410) on {where}; use the v2 tool instead.{said}"
+        return _gone(tool_name, where, twin, said)
     if status >= 500:
         return f"Confluence failed (HTTP {status}) on {where}. This is on Confluence's side; try again shortly.{said}"
     if 300 <= status < 400:
@@ -127,6 +146,23 @@ def _explain(tool_name: str, request: UpstreamRequest, response: UpstreamRespons
             "account's credentials go to its own site only. If the site moved, the operator must update the account."
         )
     return f"Confluence answered HTTP {status} on {where}.{said}"
+
+
+def _gone(tool_name: str, where: str, twin_offered: tuple[str | None, bool], said: str) -> str:
+    # Newer sites, and every scoped or OAuth credential, lose v1 content endpoints; classic tokens keep them [obs].
+    removed = (
+        f"Confluence has removed the endpoint of {tool_name} (HTTP 410 Gone on {where}) for this site or this "
+        "account's credential type, so retrying will not help."
+    )
+    twin, offered = twin_offered
+    if twin is not None and offered:
+        return f"{removed} Use {twin} instead.{said}"
+    if twin is not None:
+        return f"{removed} {twin} does the same, but this MCP server does not offer it: ask the operator.{said}"
+    return (
+        f"{removed} No v2 tool does the same; an account with a classic API token on the site URL may still "
+        f"reach it (ask the operator).{said}"
+    )
 
 
 def _conflict(tool_name: str, where: str, detail: str) -> str:

@@ -53,8 +53,11 @@ class Sender(Protocol):
 
 
 def request_headers(target: Target, request: UpstreamRequest) -> dict[str, str]:
-    """Return the headers of one request: ours, the account's Authorization and the tool's header arguments."""
-    headers = {"Authorization": target.authorization, **request.headers}
+    """Return the headers of one request: ours, the account's Authorization (if any) and the tool's header arguments."""
+    # A media host's target has no Authorization: its signed URL is the credential.
+    headers = (
+        {"Authorization": target.authorization, **request.headers} if target.authorization else {**request.headers}
+    )
     if request.has_body:
         headers["Content-Type"] = "application/json"
     return headers

@@ -14,6 +14,7 @@ class ShapeResult:
 
     def __init__(self, catalog: Catalog) -> None:
         self._shapers = catalog.shapers
+        self._twins = catalog.twins
 
     async def run(self, call: Call) -> None:
         """Turn ``call.response`` into the call's outcome."""
@@ -24,4 +25,9 @@ class ShapeResult:
         if shaper is not None:  # search and fetch answer in ChatGPT's shapes
             call.outcome = shaper(call.request, call.response)
         else:
-            call.outcome = outcome_from_response(call.tool.name, call.request, call.response)
+            twin = self._twins.get(call.tool.name)
+            # A twin this server's filters hide cannot be called: the error then says to ask the operator.
+            offered = twin is None or call.resolved is None or twin in call.resolved.view.by_name
+            call.outcome = outcome_from_response(
+                call.tool.name, call.request, call.response, twin=twin, twin_offered=offered
+            )
