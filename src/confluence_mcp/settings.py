@@ -8,9 +8,10 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from confluence_mcp.errors import ConfigError
@@ -203,10 +204,36 @@ class SecretSettings(_Model):
     """A Fernet key; or set CONFLUENCE_MCP_SECRET_KEY. Embedded defaults create data/secret.key."""
 
 
+class AtlassianSettings(_Model):
+    """Atlassian's platform hosts and the operator's OAuth 2.0 (3LO) app; tests and staging point them elsewhere."""
+
+    auth_url: str = "https://auth.atlassian.com"
+    """The OAuth authorization server: ``/authorize`` and ``/oauth/token``."""
+    api_url: str = "https://api.atlassian.com"
+    """The API gateway: ``/ex/confluence/{cloudId}`` (scoped and OAuth accounts) and accessible-resources."""
+    oauth_client_id: str | None = None
+    """The OAuth app's client id (developer.atlassian.com console); unset, OAuth accounts cannot connect."""
+    oauth_client_secret: SecretStr | None = None
+    """The OAuth app's secret: give it as ``${ENV}`` or CONFLUENCE_MCP_ATLASSIAN__OAUTH_CLIENT_SECRET."""
+
+    @field_validator("auth_url", "api_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} is not an absolute http(s) URL without query")
+        return value.strip().rstrip("/")
+
+    @property
+    def api_host(self) -> str:
+        """Return the API gateway's host name, which the upstream host policy always allows."""
+        return (urlsplit(self.api_url).hostname or "").lower()
+
+
 class StaticAuth(_Model):
     """Credentials of a statically configured account."""
 
-    type: Literal["basic", "bearer"] = "basic"
+    type: Literal["basic", "bearer", "scoped"] = "basic"
     username: str | None = None
     password: SecretStr
 
@@ -288,10 +315,21 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     logging: LoggingSettings = LoggingSettings()
     audit: AuditSettings = AuditSettings()
+    atlassian: AtlassianSettings = AtlassianSettings()
     accounts: tuple[StaticAccount, ...] = ()
     servers: tuple[StaticServer, ...] = ()
     embedded_defaults: bool = Field(default=False, exclude=True)
     """True when no settings file was given (allows creating a secret key in the data dir)."""
+
+    @model_validator(mode="after")
+    def _allow_api_host(self) -> Settings:
+        # Scoped and OAuth accounts call the configured API gateway: the host policy (admin rules, SSRF guard)
+        # allows it exactly, as an operator listing it would, whatever upstream.allowed_hosts says.
+        host = self.atlassian.api_host
+        if host and host not in self.upstream.allowed_hosts:
+            upstream = self.upstream.model_copy(update={"allowed_hosts": (*self.upstream.allowed_hosts, host)})
+            object.__setattr__(self, "upstream", upstream)
+        return self
 
     @property
     def store_url(self) -> str:
