@@ -7,7 +7,9 @@
     │   └── NotFound           no such record (or one we must not admit exists)
     ├── InvalidInput           an admin or CLI request that breaks a rule
     │   ├── InvalidBody        a request body that does not match its schema
-    │   └── Conflict           a request that clashes with the current state (a record from the settings file)
+    │   ├── Conflict           a request that clashes with the current state (a record from the settings file)
+    │   └── AtlassianRefused   Atlassian's platform refused or failed a connect step (tenant_info, token, sites)
+    │       └── OAuthGrantRefused  the token endpoint refused a code or refresh token (4xx)
     ├── HttpProblem            an admin API request refused at the HTTP layer; carries response headers
     │   ├── Unauthorized       no valid API token
     │   ├── MethodNotAllowed   the path exists, the method does not
@@ -31,6 +33,8 @@
     ├── SimulatedFailure       the Confluence simulator's own errors (simulator/)
     └── ToolCallFailed         a tool call that ran and failed (an isError result)
         ├── InvalidArguments   arguments that break the schema or the URL
+        ├── CredentialUnavailable  the account's OAuth token could not be refreshed just now
+        │   └── AccountNeedsReconnect  Atlassian refused the refresh: an operator must reconnect the account
         └── UpstreamError      Confluence could not be reached or answered badly
             ├── UpstreamTimeout    connect, read or total timed out
             ├── UpstreamConnectionError  refused, reset or dropped
@@ -52,12 +56,15 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "AccountNeedsReconnect",
     "ApiTokenRequired",
+    "AtlassianRefused",
     "BodyTooLarge",
     "CallsThrottled",
     "ConfigError",
     "Conflict",
     "ConfluenceMcpError",
+    "CredentialUnavailable",
     "HostNotAllowed",
     "HttpProblem",
     "InternalFailure",
@@ -69,6 +76,7 @@ __all__ = [
     "MalformedJson",
     "MethodNotAllowed",
     "NotFound",
+    "OAuthGrantRefused",
     "OriginNotAllowed",
     "ParseError",
     "PayloadTooLarge",
@@ -134,6 +142,14 @@ class InvalidBody(InvalidInput):
 
 class Conflict(InvalidInput):
     """The request clashes with the current state, e.g. it edits a record declared in the settings file."""
+
+
+class AtlassianRefused(InvalidInput):
+    """Connecting an account failed at Atlassian: tenant_info, the token exchange or accessible-resources."""
+
+
+class OAuthGrantRefused(AtlassianRefused):
+    """The token endpoint answered 4xx: the authorization code or refresh token is used, expired or revoked."""
 
 
 class HttpProblem(ConfluenceMcpError):
@@ -245,6 +261,14 @@ class ToolCallFailed(ConfluenceMcpError):
 
 class InvalidArguments(ToolCallFailed):
     """A tool's arguments break its input schema or cannot be placed in the request."""
+
+
+class CredentialUnavailable(ToolCallFailed):
+    """The account's OAuth access token expired and could not be refreshed now (the auth server is unreachable)."""
+
+
+class AccountNeedsReconnect(CredentialUnavailable):
+    """Atlassian refused the account's refresh token: nothing works until an operator reconnects the account."""
 
 
 class UpstreamError(ToolCallFailed):

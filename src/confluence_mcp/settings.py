@@ -146,6 +146,8 @@ class UpstreamSettings(_Model):
     allow_http: bool = False
     """Deprecated: also allow plain http for hosts a wildcard entry matches (an exact entry already allows it)."""
     retry: RetrySettings = RetrySettings()
+    gateway_host: str = Field(default="api.atlassian.com", exclude=True)
+    """Set from ``atlassian.api_url``, not by hand: the API gateway's host, which the SSRF guard allows exactly."""
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -323,12 +325,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _allow_api_host(self) -> Settings:
-        # Scoped and OAuth accounts call the configured API gateway: the host policy (admin rules, SSRF guard)
-        # allows it exactly, as an operator listing it would, whatever upstream.allowed_hosts says.
+        # Scoped and OAuth accounts call the configured API gateway: the transports' host policy (the SSRF guard)
+        # allows it exactly, as if listed in upstream.allowed_hosts, which stays as the operator wrote it.
         host = self.atlassian.api_host
-        if host and host not in self.upstream.allowed_hosts:
-            upstream = self.upstream.model_copy(update={"allowed_hosts": (*self.upstream.allowed_hosts, host)})
-            object.__setattr__(self, "upstream", upstream)
+        if host != self.upstream.gateway_host:
+            object.__setattr__(self, "upstream", self.upstream.model_copy(update={"gateway_host": host}))
         return self
 
     @property

@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from confluence_mcp.errors import InvalidBody, InvalidInput
-from confluence_mcp.store.base import AUDIT_PAGE_MAX, DEFAULT_MAX_LIMIT, MAX_LIMIT_CEILING, ToolExposure
+from confluence_mcp.store.base import AUDIT_PAGE_MAX, DEFAULT_MAX_LIMIT, MAX_LIMIT_CEILING, AuthType, ToolExposure
 
 __all__ = [
     "AccountInput",
@@ -47,6 +47,8 @@ __all__ = [
     "McpServerList",
     "McpServerPatch",
     "McpServerView",
+    "OAuthConnectInput",
+    "OAuthConnectView",
     "field_path",
     "iso_z",
     "parse_input",
@@ -148,16 +150,19 @@ def _not_null(value: object) -> object:
 
 
 class AuthInput(_Body):
-    """Credentials for a Confluence site."""
+    """Credentials for a Confluence site (OAuth accounts are connected with ``POST /oauth/connect`` instead)."""
 
-    type: Literal["basic", "bearer"] = Field(
-        default="basic", description="basic: email + Atlassian API token; bearer: an OAuth access token."
+    type: Literal["basic", "bearer", "scoped", "oauth"] = Field(
+        default="basic",
+        description="basic: email + classic API token, on the site; scoped: email + scoped API token, on"
+        " api.atlassian.com/ex/confluence/{cloudId} (found from the site); bearer: an access token, on the site;"
+        " oauth is not given here: POST /oauth/connect.",
     )
     username: str | None = Field(
-        default=None, max_length=320, description="The Atlassian account email (basic auth only)."
+        default=None, max_length=320, description="The Atlassian account email (basic and scoped)."
     )
     password: SecretStr = Field(
-        max_length=4096, description="The Atlassian API token (basic) or access token (bearer)."
+        max_length=4096, description="The Atlassian API token (basic, scoped) or access token (bearer)."
     )
 
 
@@ -234,14 +239,35 @@ class McpServerPatch(_Body):
     _given = field_validator("name", "config")(_not_null)
 
 
+class OAuthConnectInput(_Body):
+    """Body of ``POST /oauth/connect``: a label for a new account, or the id of an account to reconnect."""
+
+    label: Label | None = Field(default=None, description="A name for the new account (default: the site's name).")
+    account_id: str | None = Field(
+        default=None, max_length=64, description="Reconnect this oauth account instead of creating one."
+    )
+
+
 # Response shapes
+
+
+class OAuthConnectView(BaseModel):
+    """Where to send the operator's browser to connect with Atlassian."""
+
+    authorize_url: str = Field(description="Open it, sign in and approve; Atlassian then calls redirect_uri.")
+    redirect_uri: str = Field(description="This server's callback; register it in the Atlassian OAuth app.")
+    expires_at: Timestamp
 
 
 class AuthView(BaseModel):
     """Credentials as shown: the type and username, never the secret."""
 
-    type: Literal["basic", "bearer"]
+    type: AuthType
     username: str | None
+    cloud_id: str | None = Field(default=None, description="The site's cloudId (scoped and oauth accounts).")
+    needs_reconnect: bool = Field(
+        default=False, description="oauth: Atlassian refused the refresh token; reconnect with POST /oauth/connect."
+    )
 
 
 class AccountView(BaseModel):

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from confluence_mcp import __version__, asgi
 from confluence_mcp.admin.audit import Auditor
 from confluence_mcp.admin.auth import require_api_token
+from confluence_mcp.admin.connect import CALLBACK_PATH
 from confluence_mcp.admin.http_errors import error_response, internal_error_response
 from confluence_mcp.admin.models import (
     AccountInput,
@@ -31,7 +32,6 @@ from confluence_mcp.admin.models import (
     AuditEntryView,
     AuditLogPage,
     AuditLogQuery,
-    AuthView,
     McpConfigView,
     McpLogsQuery,
     McpServerCreatedView,
@@ -42,6 +42,7 @@ from confluence_mcp.admin.models import (
     parse_input,
     parse_query,
 )
+from confluence_mcp.admin.oauth_routes import CONNECT_SPEC, auth_view, oauth_callback, oauth_connect
 from confluence_mcp.admin.openapi import OperationSpec, build_document
 from confluence_mcp.admin.service import AdminService, NewMcpServer
 from confluence_mcp.asgi import Receive, Scope, Send
@@ -70,7 +71,10 @@ def admin_routes() -> list[BaseRoute]:
     by_path: dict[str, dict[str, Handler]] = {}
     for spec, handler in _OPERATIONS:
         by_path.setdefault(spec.path, {})[spec.method] = handler
-    routes: list[BaseRoute] = [Route(OPENAPI_PATH, _openapi, methods=["GET"])]
+    routes: list[BaseRoute] = [
+        Route(OPENAPI_PATH, _openapi, methods=["GET"]),
+        Route(CALLBACK_PATH, oauth_callback, methods=["GET"]),
+    ]
     routes.extend(Route(path, _Resource(path, handlers)) for path, handlers in by_path.items())
     return routes
 
@@ -153,7 +157,7 @@ def account_view(account: Account) -> AccountView:
         id=account.id,
         label=account.label,
         instance_url=account.instance_url,
-        auth=AuthView(type=account.auth_type, username=account.username),
+        auth=auth_view(account),
         api_token_expires_at=account.api_token_expires_at,
         created_at=account.created_at,
         updated_at=account.updated_at,
@@ -272,6 +276,11 @@ async def _mcp_server_logs(request: Request, service: AdminService) -> Response:
     return _json(audit_page_view(page))
 
 
+async def _oauth_connect(request: Request, service: AdminService) -> Response:
+    limit: int = request.app.state.runtime.settings.server.max_body_bytes
+    return await oauth_connect(request, service, await read_json(request, limit))
+
+
 async def _audit_log(request: Request, service: AdminService) -> Response:
     return _json(audit_page_view(await service.audit_log(_query(request, AuditLogQuery))))
 
@@ -363,6 +372,7 @@ _OPERATIONS: tuple[tuple[OperationSpec, Handler], ...] = (
         ),
         _audit_log,
     ),
+    (CONNECT_SPEC, _oauth_connect),
 )
 
 

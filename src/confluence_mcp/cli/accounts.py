@@ -1,7 +1,11 @@
-"""``confluence-mcp accounts add|list|remove``: the Confluence sites MCP servers are bound to.
+"""``confluence-mcp accounts add|connect|list|remove``: the Confluence sites MCP servers are bound to.
 
 The new account's id is alone on the last line of ``add``'s output, for ``| tail -n 1``. The Atlassian API
 token is read from a variable or stdin, so it stays out of argv and shell history (``--api-token`` exists too).
+
+``connect`` starts an OAuth (3LO) account: it prints the authorize URL, and the running server's
+``/oauth/callback`` finishes it when Atlassian sends the browser back. When the browser cannot reach the server,
+copy the callback URL from its address bar and finish here: ``accounts connect --callback-url URL``.
 """
 
 from __future__ import annotations
@@ -9,10 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
-from confluence_mcp.admin.models import AccountInput, parse_input
+from confluence_mcp.admin.models import AccountInput, OAuthConnectInput, parse_input
 from confluence_mcp.admin.service import AdminService
+from confluence_mcp.atlassian.connect import callback_parts
 from confluence_mcp.cli.context import add_store_command
 from confluence_mcp.cli.table import print_table, shown_time
 
@@ -35,13 +42,27 @@ def add_commands(commands: Any) -> None:
     add = add_store_command(sub, "add", "connect a Confluence site; prints the new account id last", _add, _FLAGS)
     add.add_argument("--label", required=True, help="a name for people")
     add.add_argument("--instance-url", required=True, help="the site root, https://your-site.atlassian.net")
-    add.add_argument("--auth", choices=("basic", "bearer"), default="basic", help="default basic (email + API token)")
-    add.add_argument("--email", help="the Atlassian account email (basic auth)")
+    add.add_argument(
+        "--auth",
+        choices=("basic", "scoped", "bearer"),
+        default="basic",
+        help="basic (email + classic API token; the default), scoped (email + scoped API token, via"
+        " api.atlassian.com) or bearer (an access token); OAuth accounts: 'accounts connect'",
+    )
+    add.add_argument("--email", help="the Atlassian account email (basic and scoped)")
     secret = add.add_mutually_exclusive_group()
     secret.add_argument("--api-token-env", metavar="VAR", help="read the Atlassian API token from this variable")
     secret.add_argument("--api-token-stdin", action="store_true", help="read the Atlassian API token from stdin")
     secret.add_argument("--api-token", metavar="TOKEN", help="the token itself (stays in shell history; avoid)")
     add.add_argument("--token-expires-at", metavar="ISO", help="when the Atlassian API token expires")
+    connect = add_store_command(
+        sub, "connect", "connect an OAuth account: prints the Atlassian authorize URL", _connect, _CONNECT_FLAGS
+    )
+    connect.add_argument("--label", help="a name for people (default: the site's name)")
+    connect.add_argument("--account", metavar="ID", help="reconnect this oauth account instead of adding one")
+    connect.add_argument(
+        "--callback-url", metavar="URL", help="finish here with the URL Atlassian sent the browser back to"
+    )
     add_store_command(sub, "list", "list accounts (never their secrets)", _list)
     remove = add_store_command(sub, "remove", "delete an account and revoke its MCP servers", _remove)
     remove.add_argument("account_id", metavar="ID")
@@ -59,8 +80,31 @@ async def _add(service: AdminService, args: argparse.Namespace) -> int:
     )
     account = await service.create_account(body)
     who = f"{account.auth_type} auth as {account.username}" if account.username else f"{account.auth_type} auth"
+    if account.cloud_id:
+        who += f", cloudId {account.cloud_id}"
     print(f"Added account {account.label!r}: {account.instance_url}, {who}")
     print(account.id)
+    return 0
+
+
+_CONNECT_FLAGS = {"label": "--label", "account_id": "--account", "state": "--callback-url", "code": "--callback-url"}
+
+
+async def _connect(service: AdminService, args: argparse.Namespace) -> int:
+    connector = service.connector()
+    if args.callback_url:
+        query = dict(parse_qsl(urlsplit(args.callback_url.strip()).query))
+        account = await connector.complete(*callback_parts(query))
+        print(f"Connected {account.instance_url} as oauth account {account.label!r}")
+        print(account.id)
+        return 0
+    body = parse_input(OAuthConnectInput, {"label": args.label, "account_id": args.account})
+    started = await connector.start(body)
+    minutes = max(1, round((started.expires_at - datetime.now(UTC)).total_seconds() / 60))
+    print(f"Open this URL in a browser, sign in to Atlassian and approve (valid for {minutes} minutes):\n")
+    print(started.authorize_url + "\n")
+    print(f"Atlassian then sends the browser to {started.redirect_uri}, where the running server finishes.")
+    print("If that page cannot load, copy its URL and run: confluence-mcp accounts connect --callback-url 'URL'")
     return 0
 
 

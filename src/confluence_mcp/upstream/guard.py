@@ -42,8 +42,9 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 
 def host_policy(settings: UpstreamSettings) -> HostPolicy:
-    """Return the policy the transports enforce, from the same settings the admin rules check accounts with."""
-    return HostPolicy(settings.allowed_hosts, settings.allow_http)
+    """Return the policy the transports enforce: the admin rules' allow-list, plus the API gateway named exactly."""
+    gateway = (settings.gateway_host,) if settings.gateway_host else ()
+    return HostPolicy((*settings.allowed_hosts, *gateway), settings.allow_http)
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
