@@ -235,7 +235,8 @@ class AtlassianSettings(_Model):
 class StaticAuth(_Model):
     """Credentials of a statically configured account."""
 
-    type: Literal["basic", "bearer", "scoped"] = "basic"
+    type: Literal["basic", "bearer", "scoped", "oauth"] = "basic"
+    """basic, scoped (email + scoped token; the cloudId is found at start-up) or bearer; oauth is refused by name."""
     username: str | None = None
     password: SecretStr
 

@@ -23,7 +23,7 @@ from confluence_mcp.admin.rules import check_instance_url, invalid
 from confluence_mcp.atlassian.connect import Pending, authorize_url, open_state
 from confluence_mcp.atlassian.platform import TIMEOUT_SECONDS, Site, accessible_sites, token_grant
 from confluence_mcp.atlassian.tokens import OAuthTokens
-from confluence_mcp.errors import AtlassianRefused, StoreError
+from confluence_mcp.errors import AtlassianRefused, NotFound, StoreError
 from confluence_mcp.settings import Settings
 from confluence_mcp.store.base import Account, Store
 from confluence_mcp.store.cipher import Cipher
@@ -93,6 +93,8 @@ class AccountConnector:
         existing = await self._store.get_account(pending.account_id) if pending.account_id else None
         if existing is not None and _nonce_of(existing) == pending.nonce:
             raise _used_state()
+        if existing is None and await self._exists(f"acc_{pending.nonce}"):
+            raise _used_state()  # checked before the code is spent, so a replay is named as one
         grant = {
             "grant_type": "authorization_code",
             "code": code,
@@ -116,6 +118,13 @@ class AccountConnector:
             await self._store.update_account(account)
         self._on_change()
         return account
+
+    async def _exists(self, account_id: str) -> bool:
+        try:
+            await self._store.get_account(account_id)
+        except NotFound:
+            return False
+        return True
 
     def _account(self, pending: Pending, site: Site, tokens: OAuthTokens, existing: Account | None) -> Account:
         now = datetime.now(UTC)
