@@ -256,3 +256,27 @@ async def test_a_scoped_account_on_a_site_without_tenant_info_is_refused_by_name
     assert refused.json()["message"].startswith("instance_url: ")
     assert "without a cloudId" in refused.json()["message"]
     assert [a["id"] for a in listed] == ["acme"]
+
+
+async def test_changing_an_account_to_a_scoped_token_finds_the_cloud_id_and_back_to_basic_drops_it(
+    stack: Stack,
+) -> None:
+    """PATCH auth to scoped: the cloudId is looked up then and calls move to the gateway; basic again: the site."""
+    async with admin_client(stack) as admin:
+        scoped_auth = {"type": "scoped", "username": SIM_EMAIL, "password": SIM_SCOPED_TOKEN}
+        created = await _add_scoped(admin, stack, "patched")
+        account_id = created.json()["id"]
+        basic_auth = {"type": "basic", "username": SIM_EMAIL, "password": "sim-token"}
+        to_basic = await admin.patch(f"/integrated-account/{account_id}", json={"auth": basic_auth})
+        url = await mcp_url(stack, account_id)
+        await _page(url)
+        back = await admin.patch(f"/integrated-account/{account_id}", json={"auth": scoped_auth})
+        stack.app.state.runtime.resolver.invalidate()
+        await _page(url)
+
+    assert to_basic.json()["auth"]["cloud_id"] is None
+    assert back.json()["auth"]["cloud_id"] == stack.sim.platform.cloud_id
+    on_site, on_gateway = _page_requests(stack)
+    assert on_site.path == PAGE_PATH
+    assert on_gateway.path == f"/ex/confluence/{stack.sim.platform.cloud_id}{PAGE_PATH}"
+    assert [r.path for r in stack.sim.requests].count("/_edge/tenant_info") == 2  # on create, and on the change
