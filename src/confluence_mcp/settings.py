@@ -8,13 +8,13 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from confluence_mcp.errors import ConfigError
+from confluence_mcp.settings_atlassian import AtlassianSettings as AtlassianSettings
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 ENV_PREFIX = "CONFLUENCE_MCP_"
@@ -204,32 +204,6 @@ class SecretSettings(_Model):
 
     key: SecretStr | None = None
     """A Fernet key; or set CONFLUENCE_MCP_SECRET_KEY. Embedded defaults create data/secret.key."""
-
-
-class AtlassianSettings(_Model):
-    """Atlassian's platform hosts and the operator's OAuth 2.0 (3LO) app; tests and staging point them elsewhere."""
-
-    auth_url: str = "https://auth.atlassian.com"
-    """The OAuth authorization server: ``/authorize`` and ``/oauth/token``."""
-    api_url: str = "https://api.atlassian.com"
-    """The API gateway: ``/ex/confluence/{cloudId}`` (scoped and OAuth accounts) and accessible-resources."""
-    oauth_client_id: str | None = None
-    """The OAuth app's client id (developer.atlassian.com console); unset, OAuth accounts cannot connect."""
-    oauth_client_secret: SecretStr | None = None
-    """The OAuth app's secret: give it as ``${ENV}`` or CONFLUENCE_MCP_ATLASSIAN__OAUTH_CLIENT_SECRET."""
-
-    @field_validator("auth_url", "api_url")
-    @classmethod
-    def _base_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
-            raise ValueError(f"{value!r} is not an absolute http(s) URL without query")
-        return value.strip().rstrip("/")
-
-    @property
-    def api_host(self) -> str:
-        """Return the API gateway's host name, which the upstream host policy always allows."""
-        return (urlsplit(self.api_url).hostname or "").lower()
 
 
 class StaticAuth(_Model):

@@ -18,7 +18,7 @@ from operator import attrgetter
 import httpx
 
 from confluence_mcp.admin.audit import Auditor, audited
-from confluence_mcp.admin.models import OAuthConnectInput
+from confluence_mcp.admin.connect_models import OAuthConnectInput
 from confluence_mcp.admin.rules import check_instance_url, invalid
 from confluence_mcp.atlassian.connect import Pending, authorize_url, open_state
 from confluence_mcp.atlassian.platform import TIMEOUT_SECONDS, Site, accessible_sites, token_grant

@@ -47,8 +47,6 @@ __all__ = [
     "McpServerList",
     "McpServerPatch",
     "McpServerView",
-    "OAuthConnectInput",
-    "OAuthConnectView",
     "field_path",
     "iso_z",
     "parse_input",
@@ -239,24 +237,7 @@ class McpServerPatch(_Body):
     _given = field_validator("name", "config")(_not_null)
 
 
-class OAuthConnectInput(_Body):
-    """Body of ``POST /oauth/connect``: a label for a new account, or the id of an account to reconnect."""
-
-    label: Label | None = Field(default=None, description="A name for the new account (default: the site's name).")
-    account_id: str | None = Field(
-        default=None, max_length=64, description="Reconnect this oauth account instead of creating one."
-    )
-
-
 # Response shapes
-
-
-class OAuthConnectView(BaseModel):
-    """Where to send the operator's browser to connect with Atlassian."""
-
-    authorize_url: str = Field(description="Open it, sign in and approve; Atlassian then calls redirect_uri.")
-    redirect_uri: str = Field(description="This server's callback; register it in the Atlassian OAuth app.")
-    expires_at: Timestamp
 
 
 class AuthView(BaseModel):

@@ -13,8 +13,9 @@ from starlette.responses import PlainTextResponse, Response
 
 from confluence_mcp.admin.audit import Auditor
 from confluence_mcp.admin.connect import AccountConnector
+from confluence_mcp.admin.connect_models import OAuthConnectInput, OAuthConnectView
 from confluence_mcp.admin.http_errors import error_response, internal_error_response
-from confluence_mcp.admin.models import AuthView, OAuthConnectInput, OAuthConnectView, parse_input
+from confluence_mcp.admin.models import AuthView, parse_input
 from confluence_mcp.admin.openapi import OperationSpec
 from confluence_mcp.admin.service import AdminService
 from confluence_mcp.atlassian.connect import callback_parts

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from confluence_mcp.admin.models import AccountInput, OAuthConnectInput, parse_input
+from confluence_mcp.admin.connect_models import OAuthConnectInput
+from confluence_mcp.admin.models import AccountInput, parse_input
 from confluence_mcp.admin.service import AdminService
 from confluence_mcp.atlassian.connect import callback_parts
 from confluence_mcp.cli.context import add_store_command
