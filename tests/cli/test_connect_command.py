@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
 import httpx
 import pytest
 
+from confluence_mcp.atlassian import OAuthTokens
+from confluence_mcp.server.app import secret_cipher
+from confluence_mcp.settings import load_settings
 from confluence_mcp.simulator import create_simulator
 from confluence_mcp.store.cipher import generate_key
+from confluence_mcp.store.opening import open_store
 from tests.support.atlassian import SIM_SCOPED_TOKEN
 from tests.support.servers import serve_asgi
 from tests.support.stack import SIM_API_TOKEN, SIM_EMAIL
@@ -45,8 +50,11 @@ async def _cli(config: Path, *argv: str) -> tuple[int, list[str], str]:
     return done.returncode, done.stdout.decode().splitlines(), done.stderr.decode()
 
 
-async def test_connect_prints_the_authorize_url_and_the_pasted_callback_url_finishes_it(tmp_path: Path) -> None:
+async def test_connect_prints_the_authorize_url_and_the_pasted_callback_url_finishes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """connect -> the URL; the browser's consent -> a callback URL; connect --callback-url stores the account."""
+    monkeypatch.setenv("SIM_OAUTH_SECRET", "sim-client-secret")  # for the in-process look at the store
     sim = create_simulator(email=SIM_EMAIL, api_token=SIM_API_TOKEN)
     async with serve_asgi(sim.app) as sim_url:
         config = _config(tmp_path, sim_url)
@@ -64,6 +72,8 @@ async def test_connect_prints_the_authorize_url_and_the_pasted_callback_url_fini
         account_id = out[-1]
         again, _, replay = await _cli(config, "accounts", "connect", "--callback-url", callback)
         listed_code, listed, _ = await _cli(config, "accounts", "list")
+        await _mark_for_reconnect(config, account_id)
+        _, marked, _ = await _cli(config, "accounts", "list")
 
     assert account_id.startswith("acc_")
     assert f"Connected {sim_url} as oauth account 'From the CLI'" in out
@@ -72,6 +82,20 @@ async def test_connect_prints_the_authorize_url_and_the_pasted_callback_url_fini
     assert "--callback-url: was already used to connect an account" in replay
     assert listed_code == 0
     assert any(account_id in line and "oauth" in line for line in listed)
+    assert any(account_id in line and "oauth (reconnect: accounts connect --account ID)" in line for line in marked)
+
+
+async def _mark_for_reconnect(config: Path, account_id: str) -> None:
+    """Store the account as a refused refresh leaves it, through the configured store."""
+    settings = load_settings(config)
+    store = open_store(settings.store_url, cipher=secret_cipher(settings))
+    await store.open()
+    try:
+        account = await store.get_account(account_id)
+        marked = replace(OAuthTokens.load(account.secret), reconnect="invalid_grant")
+        await store.update_account(replace(account, secret=marked.dump()))
+    finally:
+        await store.close()
 
 
 async def test_accounts_add_takes_scoped_tokens_and_names_the_missing_email_flag(tmp_path: Path) -> None:

@@ -21,8 +21,10 @@ from confluence_mcp.admin.connect_models import OAuthConnectInput
 from confluence_mcp.admin.models import AccountInput, parse_input
 from confluence_mcp.admin.service import AdminService
 from confluence_mcp.atlassian.connect import callback_parts
+from confluence_mcp.atlassian.tokens import OAuthTokens
 from confluence_mcp.cli.context import add_store_command
 from confluence_mcp.cli.table import print_table, shown_time
+from confluence_mcp.store.base import Account
 
 __all__ = ["add_commands"]
 
@@ -128,11 +130,17 @@ def _atlassian_token(args: argparse.Namespace) -> str:
 async def _list(service: AdminService, args: argparse.Namespace) -> int:
     accounts = await service.list_accounts()
     rows = [
-        (a.id, a.label, a.instance_url, a.auth_type, a.username or "-", shown_time(a.api_token_expires_at))
+        (a.id, a.label, a.instance_url, _auth_shown(a), a.username or "-", shown_time(a.api_token_expires_at))
         for a in accounts
     ]
     print_table(("ID", "LABEL", "INSTANCE", "AUTH", "USERNAME", "TOKEN EXPIRES"), rows, "no accounts")
     return 0
+
+
+def _auth_shown(account: Account) -> str:
+    if account.auth_type == "oauth" and OAuthTokens.load(account.secret).reconnect is not None:
+        return "oauth (reconnect: accounts connect --account ID)"
+    return account.auth_type
 
 
 async def _remove(service: AdminService, args: argparse.Namespace) -> int:
