@@ -344,7 +344,7 @@ class AuditLogQuery(_Body):
     action: str | None = Field(
         default=None,
         max_length=64,
-        description="tools/call, account.create|update|delete, mcp_server.create|update|delete,"
+        description="tools/call, account.create|update|delete|connect, mcp_server.create|update|delete,"
         " api_token.create|revoke.",
     )
     since: _Since = None
