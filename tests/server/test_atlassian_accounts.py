@@ -280,3 +280,18 @@ async def test_changing_an_account_to_a_scoped_token_finds_the_cloud_id_and_back
     assert on_site.path == PAGE_PATH
     assert on_gateway.path == f"/ex/confluence/{stack.sim.platform.cloud_id}{PAGE_PATH}"
     assert [r.path for r in stack.sim.requests].count("/_edge/tenant_info") == 2  # on create, and on the change
+
+
+async def test_a_connect_at_the_callback_is_audited_without_its_code_or_state(stack: Stack) -> None:
+    """The callback records account.connect by oauth-callback on the new account: argument names, never values."""
+    account_id = await connect_oauth(stack)
+    async with admin_client(stack) as admin:
+        with anyio.fail_after(10):
+            while True:  # the audit writer stores batches on its own interval: await the record
+                entries = (await admin.get("/audit-log", params={"action": "account.connect"})).json()["result"]
+                if entries:
+                    break
+                await anyio.sleep(0.02)
+    (entry,) = entries
+    assert (entry["actor"], entry["target"], entry["outcome"]) == ("oauth-callback", account_id, "ok")
+    assert entry["argument_keys"] == ["code", "state"]
