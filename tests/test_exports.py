@@ -9,6 +9,7 @@ import pytest
 PACKAGES = [
     "confluence_mcp",
     "confluence_mcp.admin",
+    "confluence_mcp.atlassian",
     "confluence_mcp.cli",
     "confluence_mcp.openapi",
     "confluence_mcp.store",

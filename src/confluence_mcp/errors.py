@@ -8,7 +8,9 @@
     ├── InvalidInput           an admin or CLI request that breaks a rule
     │   ├── InvalidBody        a request body that does not match its schema
     │   ├── Conflict           a request that clashes with the current state (a record from the settings file)
-    │   └── ConnectionCheckFailed  an account whose site or credentials failed the current-user check
+    │   ├── ConnectionCheckFailed  an account whose site or credentials failed the current-user check
+    │   └── AtlassianRefused   Atlassian's platform refused or failed a connect step (tenant_info, token, sites)
+    │       └── OAuthGrantRefused  the token endpoint refused a code or refresh token (4xx)
     ├── HttpProblem            an admin API request refused at the HTTP layer; carries response headers
     │   ├── Unauthorized       no valid API token
     │   ├── MethodNotAllowed   the path exists, the method does not
@@ -36,6 +38,8 @@
         │   ├── PlaceholderUnresolved  a Markdown placeholder whose element is not in the page's storage
         │   └── StorageUnreadable      a storage body that is not well-formed XHTML
         ├── VersionConflict    an update whose expected_version is no longer current: nothing written
+        ├── CredentialUnavailable  the account's OAuth token could not be refreshed just now
+        │   └── AccountNeedsReconnect  Atlassian refused the refresh: an operator must reconnect the account
         └── UpstreamError      Confluence could not be reached or answered badly
             ├── UpstreamTimeout    connect, read or total timed out
             ├── UpstreamConnectionError  refused, reset or dropped
@@ -57,13 +61,16 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "AccountNeedsReconnect",
     "ApiTokenRequired",
+    "AtlassianRefused",
     "BodyTooLarge",
     "CallsThrottled",
     "ConfigError",
     "Conflict",
     "ConfluenceMcpError",
     "ConnectionCheckFailed",
+    "CredentialUnavailable",
     "HostNotAllowed",
     "HttpProblem",
     "InternalFailure",
@@ -76,6 +83,7 @@ __all__ = [
     "MarkdownRefused",
     "MethodNotAllowed",
     "NotFound",
+    "OAuthGrantRefused",
     "OriginNotAllowed",
     "ParseError",
     "PayloadTooLarge",
@@ -148,6 +156,14 @@ class Conflict(InvalidInput):
 
 class ConnectionCheckFailed(InvalidInput):
     """Confluence's current-user endpoint refused the account's credentials, or its site could not be reached."""
+
+
+class AtlassianRefused(InvalidInput):
+    """Connecting an account failed at Atlassian: tenant_info, the token exchange or accessible-resources."""
+
+
+class OAuthGrantRefused(AtlassianRefused):
+    """The token endpoint answered 4xx: the authorization code or refresh token is used, expired or revoked."""
 
 
 class HttpProblem(ConfluenceMcpError):
@@ -285,6 +301,14 @@ class PlaceholderUnresolved(InvalidArguments):
 
 class StorageUnreadable(InvalidArguments):
     """A storage-format body that is not well-formed XHTML, so it cannot be converted."""
+
+
+class CredentialUnavailable(ToolCallFailed):
+    """The account's OAuth access token expired and could not be refreshed now (the auth server is unreachable)."""
+
+
+class AccountNeedsReconnect(CredentialUnavailable):
+    """Atlassian refused the account's refresh token: nothing works until an operator reconnects the account."""
 
 
 class UpstreamError(ToolCallFailed):

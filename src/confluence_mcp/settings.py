@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from confluence_mcp.errors import ConfigError
+from confluence_mcp.settings_atlassian import AtlassianSettings as AtlassianSettings
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 ENV_PREFIX = "CONFLUENCE_MCP_"
@@ -152,6 +153,8 @@ class UpstreamSettings(_Model):
     redirect URL is signed, so no Confluence credentials are sent there. Empty: downloads are refused."""
     max_attachment_bytes: int = Field(default=1_048_576, gt=0)
     """Largest attachment ``confluence_attachments_download`` returns; a larger one is answered with its links."""
+    gateway_host: str = Field(default="api.atlassian.com", exclude=True)
+    """Set from ``atlassian.api_url``, not by hand: the API gateway's host, which the SSRF guard allows exactly."""
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -234,7 +237,8 @@ class SecretSettings(_Model):
 class StaticAuth(_Model):
     """Credentials of a statically configured account."""
 
-    type: Literal["basic", "bearer"] = "basic"
+    type: Literal["basic", "bearer", "scoped", "oauth"] = "basic"
+    """basic, scoped (email + scoped token; the cloudId is found at start-up) or bearer; oauth is refused by name."""
     username: str | None = None
     password: SecretStr
 
@@ -322,10 +326,20 @@ class Settings(BaseSettings):
     logging: LoggingSettings = LoggingSettings()
     audit: AuditSettings = AuditSettings()
     ui: UiSettings = UiSettings()
+    atlassian: AtlassianSettings = AtlassianSettings()
     accounts: tuple[StaticAccount, ...] = ()
     servers: tuple[StaticServer, ...] = ()
     embedded_defaults: bool = Field(default=False, exclude=True)
     """True when no settings file was given (allows creating a secret key in the data dir)."""
+
+    @model_validator(mode="after")
+    def _allow_api_host(self) -> Settings:
+        # Scoped and OAuth accounts call the configured API gateway: the transports' host policy (the SSRF guard)
+        # allows it exactly, as if listed in upstream.allowed_hosts, which stays as the operator wrote it.
+        host = self.atlassian.api_host
+        if host != self.upstream.gateway_host:
+            object.__setattr__(self, "upstream", self.upstream.model_copy(update={"gateway_host": host}))
+        return self
 
     @property
     def store_url(self) -> str:

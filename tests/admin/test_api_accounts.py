@@ -39,6 +39,7 @@ ROUTES = {
     ("DELETE", "/integrated-account/{account_id}/mcp/{mcp_id}"),
     ("GET", "/integrated-account/{account_id}/mcp/{mcp_id}/logs"),
     ("GET", "/audit-log"),
+    ("POST", "/oauth/connect"),
 }
 
 
@@ -134,7 +135,12 @@ async def test_an_account_can_be_created_read_listed_changed_and_deleted(admin: 
     account_id = created["id"]
     assert created.pop("check") is None  # skipped: no test serves acme.atlassian.net
     assert created["instance_url"] == "https://acme.atlassian.net"  # trailing slash stripped
-    assert created["auth"] == {"type": "basic", "username": "john.smith@example.com"}
+    assert created["auth"] == {
+        "type": "basic",
+        "username": "john.smith@example.com",
+        "cloud_id": None,
+        "needs_reconnect": False,
+    }
     assert created["api_token_expires_at"].startswith(expires[:19])
     for key in ("api_token_expires_at", "created_at", "updated_at"):
         assert ISO_Z_PATTERN.match(created[key]), created[key]
@@ -166,7 +172,7 @@ async def test_patching_auth_replaces_the_credentials_and_keeps_them_secret(admi
         json={"auth": {"type": "bearer", "password": "oauth-token-xyz"}},
     )
     assert response.status_code == 200
-    assert response.json()["auth"] == {"type": "bearer", "username": None}
+    assert response.json()["auth"] == {"type": "bearer", "username": None, "cloud_id": None, "needs_reconnect": False}
     assert "oauth-token-xyz" not in response.text
     stored = await admin.store.get_account(account["id"])
     assert (stored.auth_type, stored.username, stored.secret) == ("bearer", None, "oauth-token-xyz")

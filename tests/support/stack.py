@@ -124,12 +124,29 @@ def stack_settings(
     return Settings.model_validate(raw)
 
 
+def platform_settings(sim_url: str) -> dict[str, Any]:
+    """Return the ``atlassian`` section that points OAuth and the API gateway at the simulator's platform."""
+    return {
+        "auth_url": sim_url,
+        "api_url": sim_url,
+        "oauth_client_id": "sim-client",
+        "oauth_client_secret": "sim-client-secret",
+    }
+
+
 @contextlib.asynccontextmanager
-async def running_stack(*, account_auth: dict[str, Any] | None = None, **overrides: Any) -> AsyncIterator[Stack]:
-    """Start the simulator and our server (memory store) on loopback; settings sections may be overridden."""
+async def running_stack(
+    *, account_auth: dict[str, Any] | None = None, platform: bool = False, **overrides: Any
+) -> AsyncIterator[Stack]:
+    """Start the simulator and our server (memory store) on loopback; settings sections may be overridden.
+
+    ``platform``: Atlassian's hosts (OAuth server, API gateway) are the simulator's too.
+    """
     sim = create_simulator(email=SIM_EMAIL, api_token=SIM_API_TOKEN)
     tokens = {name: "cmcp_" + secrets.token_urlsafe(32) for name in [*SERVERS, EXPIRED]}
     async with serve_asgi(sim.app) as sim_url:
+        if platform:
+            overrides = {"atlassian": platform_settings(sim_url), **overrides}
         settings = stack_settings(sim_url, tokens, account_auth=account_auth, **overrides)
         app = create_app(settings)
         async with serve_asgi(wrap(app), server=settings.server) as base_url:

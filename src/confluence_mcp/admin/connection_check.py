@@ -23,6 +23,7 @@ from confluence_mcp.errors import (
     UpstreamTimeout,
 )
 from confluence_mcp.pipeline.resolver import target_for_account
+from confluence_mcp.settings import AtlassianSettings
 from confluence_mcp.store.base import Account
 from confluence_mcp.upstream.client import UpstreamClient
 from confluence_mcp.upstream.request import UpstreamRequest
@@ -60,14 +61,16 @@ class ConnectionReport:
 class ConnectionChecker:
     """Sends ``GET /wiki/rest/api/user/current`` for an account and reports the answer; never raises for it."""
 
-    def __init__(self, upstream: UpstreamClient) -> None:
+    def __init__(self, upstream: UpstreamClient, *, api_url: str = AtlassianSettings().api_url) -> None:
         self._upstream = upstream
+        self._api_url = api_url
+        """The gateway scoped and oauth accounts are called through (``atlassian.api_url``)."""
 
     async def check(self, account: Account) -> ConnectionReport:
         """Return the report for ``account``'s site and credentials."""
         site = account.instance_url
         try:
-            response = await self._upstream.send(target_for_account(account), _CURRENT_USER)
+            response = await self._upstream.send(target_for_account(account, api_url=self._api_url), _CURRENT_USER)
         except UpstreamError as exc:
             return _failure_report(exc, site)
         if response.status == 200:

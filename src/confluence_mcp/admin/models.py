@@ -31,6 +31,7 @@ from confluence_mcp.store.base import (
     AUDIT_PAGE_MAX,
     DEFAULT_MAX_LIMIT,
     MAX_LIMIT_CEILING,
+    AuthType,
     ToolExposure,
 )
 
@@ -162,16 +163,19 @@ def _not_null(value: object) -> object:
 
 
 class AuthInput(_Body):
-    """Credentials for a Confluence site."""
+    """Credentials for a Confluence site (OAuth accounts are connected with ``POST /oauth/connect`` instead)."""
 
-    type: Literal["basic", "bearer"] = Field(
-        default="basic", description="basic: email + Atlassian API token; bearer: an OAuth access token."
+    type: Literal["basic", "bearer", "scoped", "oauth"] = Field(
+        default="basic",
+        description="basic: email + classic API token, on the site; scoped: email + scoped API token, on"
+        " api.atlassian.com/ex/confluence/{cloudId} (found from the site); bearer: an access token, on the site;"
+        " oauth is not given here: POST /oauth/connect.",
     )
     username: str | None = Field(
-        default=None, max_length=320, description="The Atlassian account email (basic auth only)."
+        default=None, max_length=320, description="The Atlassian account email (basic and scoped)."
     )
     password: SecretStr = Field(
-        max_length=4096, description="The Atlassian API token (basic) or access token (bearer)."
+        max_length=4096, description="The Atlassian API token (basic, scoped) or access token (bearer)."
     )
 
 
@@ -262,8 +266,12 @@ class McpServerPatch(_Body):
 class AuthView(BaseModel):
     """Credentials as shown: the type and username, never the secret."""
 
-    type: Literal["basic", "bearer"]
+    type: AuthType
     username: str | None
+    cloud_id: str | None = Field(default=None, description="The site's cloudId (scoped and oauth accounts).")
+    needs_reconnect: bool = Field(
+        default=False, description="oauth: Atlassian refused the refresh token; reconnect with POST /oauth/connect."
+    )
 
 
 class AccountView(BaseModel):
@@ -384,7 +392,7 @@ class AuditLogQuery(_Body):
     action: str | None = Field(
         default=None,
         max_length=64,
-        description="tools/call, account.create|update|delete, mcp_server.create|update|delete,"
+        description="tools/call, account.create|update|delete|connect, mcp_server.create|update|delete,"
         " api_token.create|revoke.",
     )
     since: _Since = None

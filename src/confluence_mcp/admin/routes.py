@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from confluence_mcp import __version__, asgi
 from confluence_mcp.admin.audit import Auditor
 from confluence_mcp.admin.auth import require_api_token
+from confluence_mcp.admin.connect import CALLBACK_PATH
 from confluence_mcp.admin.connection_check import ConnectionChecker
 from confluence_mcp.admin.http_errors import error_response, internal_error_response
 from confluence_mcp.admin.models import (
@@ -42,6 +43,7 @@ from confluence_mcp.admin.models import (
     parse_input,
     parse_query,
 )
+from confluence_mcp.admin.oauth_routes import CONNECT_SPEC, oauth_callback, oauth_connect
 from confluence_mcp.admin.openapi import OperationSpec, build_document
 from confluence_mcp.admin.service import AdminService
 from confluence_mcp.admin.views import account_view, audit_page_view, created_view, mcp_server_view, saved_view
@@ -70,7 +72,10 @@ def admin_routes() -> list[BaseRoute]:
     by_path: dict[str, dict[str, Handler]] = {}
     for spec, handler in _OPERATIONS:
         by_path.setdefault(spec.path, {})[spec.method] = handler
-    routes: list[BaseRoute] = [Route(OPENAPI_PATH, _openapi, methods=["GET"])]
+    routes: list[BaseRoute] = [
+        Route(OPENAPI_PATH, _openapi, methods=["GET"]),
+        Route(CALLBACK_PATH, oauth_callback, methods=["GET"]),
+    ]
     routes.extend(Route(path, _Resource(path, handlers)) for path, handlers in by_path.items())
     return routes
 
@@ -112,7 +117,9 @@ def admin_service(runtime: Any, actor: str) -> AdminService:
         lambda: runtime.catalog.tools,
         on_change=runtime.resolver.invalidate,  # so a revoked URL dies at once in this process
         auditor=None if runtime.audit is None else Auditor(actor, runtime.audit.append, runtime.audit.new_id),
-        checker=None if runtime.upstream is None else ConnectionChecker(runtime.upstream),
+        checker=None
+        if runtime.upstream is None
+        else ConnectionChecker(runtime.upstream, api_url=runtime.settings.atlassian.api_url),
     )
 
 
@@ -216,6 +223,11 @@ async def _mcp_server_logs(request: Request, service: AdminService) -> Response:
     params = request.path_params
     page = await service.mcp_server_logs(params["account_id"], params["mcp_id"], _query(request, McpLogsQuery))
     return _json(audit_page_view(page))
+
+
+async def _oauth_connect(request: Request, service: AdminService) -> Response:
+    limit: int = request.app.state.runtime.settings.server.max_body_bytes
+    return await oauth_connect(request, service, await read_json(request, limit))
 
 
 async def _audit_log(request: Request, service: AdminService) -> Response:
@@ -323,6 +335,7 @@ _OPERATIONS: tuple[tuple[OperationSpec, Handler], ...] = (
         ),
         _audit_log,
     ),
+    (CONNECT_SPEC, _oauth_connect),
 )
 
 

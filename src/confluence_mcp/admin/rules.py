@@ -134,14 +134,21 @@ def _site(url: str) -> tuple[str, str, int, str]:
 
 
 def credentials(auth: AuthInput) -> tuple[AuthType, str | None, str]:
-    """Return (type, username, secret); basic needs the account email, bearer takes none, both need a token."""
+    """Return (type, username, secret); basic and scoped need the account email, bearer takes none, all a token."""
     secret = auth.password.get_secret_value()
-    if not secret.strip():
-        raise invalid("auth.password", "required: the Atlassian API token (basic) or access token (bearer)")
-    if auth.type == "basic":
+    if not secret.strip() and auth.type != "oauth":
+        raise invalid("auth.password", "required: the Atlassian API token (basic, scoped) or access token (bearer)")
+    if auth.type == "oauth":
+        raise invalid(
+            "auth.type",
+            "oauth accounts take no token here: connect one with POST /oauth/connect (CLI: confluence-mcp accounts"
+            " connect), which signs in to Atlassian",
+        )
+    if auth.type in ("basic", "scoped"):
         if not auth.username:
-            raise invalid("auth.username", "required for basic auth: the Atlassian account email")
-        return "basic", auth.username, secret
+            kind = "basic auth" if auth.type == "basic" else "a scoped API token"
+            raise invalid("auth.username", f"required for {kind}: the Atlassian account email")
+        return auth.type, auth.username, secret
     if auth.username:
         raise invalid("auth.username", "not used with bearer auth; leave it out")
     return "bearer", None, secret

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from operator import attrgetter
 
 from confluence_mcp.admin.audit import Auditor, audited, status_filter
+from confluence_mcp.admin.connect import AccountConnector
 from confluence_mcp.admin.connection_check import ConnectionChecker, ConnectionReport
 from confluence_mcp.admin.durations import since_time
 from confluence_mcp.admin.models import (
@@ -38,11 +39,12 @@ from confluence_mcp.admin.rules import (
     require_credentials_for_new_site,
     require_tools,
 )
-from confluence_mcp.admin.static import STATIC_SERVER_PREFIX
+from confluence_mcp.admin.static import STATIC_SERVER_PREFIX, with_cloud_id
 from confluence_mcp.errors import Conflict, ConnectionCheckFailed, NotFound
 from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings
 from confluence_mcp.store.base import Account, ApiToken, AuditFilter, AuditPage, McpServer, Store, TokenScope
+from confluence_mcp.store.cipher import Cipher
 from confluence_mcp.store.tokens import hash_token, mint_api_token, mint_mcp_token, new_id
 
 __all__ = ["AdminService", "CheckedAccount", "NewApiToken", "NewMcpServer"]
@@ -107,10 +109,12 @@ class AdminService:
         public_url: str | None = None,
         auditor: Auditor | None = None,
         checker: ConnectionChecker | None = None,
+        cipher: Cipher | None = None,
     ) -> None:
         self._store = store
         self._checker = checker
         """Tests new or changed credentials before they are saved; None (rule-only tests) checks nothing."""
+        self._cipher = cipher
         self.auditor = auditor
         """Who makes this service's changes and where their audit records go; None records nothing."""
         self._settings = settings
@@ -118,6 +122,14 @@ class AdminService:
         self._tools = tools  # a callable, so the CLI builds the catalog only for commands that need it
         self._on_change = on_change
         self._clock = clock
+
+    def connector(self) -> AccountConnector:
+        """Return the OAuth connector over the same store, settings and auditor (needs the secret key's cipher)."""
+        if self._cipher is None:
+            raise RuntimeError("AdminService.connector needs the store's cipher")  # a wiring bug, not user input
+        return AccountConnector(
+            self._store, self._settings, self._cipher, public_url=self._public_url, auditor=self.auditor
+        )
 
     def mcp_url(self, token: str) -> str:
         """Return the URL an agent uses for an MCP server token."""
@@ -129,6 +141,7 @@ class AdminService:
     async def create_account(self, body: AccountInput, *, check: bool = True) -> CheckedAccount:
         """Check the rules and (unless ``check`` is false) the credentials, then store a new account."""
         account = new_account(new_id("acc"), body, self._settings.upstream, self._clock())
+        account = await with_cloud_id(account, None, self._settings.upstream)
         report = await self._checked(account) if check else None
         await self._store.create_account(account)
         self._on_change()
@@ -183,6 +196,7 @@ class AdminService:
             api_token_expires_at=expires_at,
             updated_at=now,
         )
+        updated = await with_cloud_id(updated, account, self._settings.upstream)
         # A new site always comes with new credentials (require_credentials_for_new_site), so they decide.
         report = await self._checked(updated) if check and new_auth is not None else None
         await self._store.update_account(updated)

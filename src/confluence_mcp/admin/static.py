@@ -24,13 +24,14 @@ from datetime import UTC, datetime
 
 from confluence_mcp.admin.models import AccountInput, McpServerInput, parse_input
 from confluence_mcp.admin.rules import new_account, new_mcp_server, require_credentials_for_new_site, reworded
+from confluence_mcp.atlassian.platform import discover_cloud_id
 from confluence_mcp.errors import ConfigError, InvalidInput, NotFound
 from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings, StaticAccount, StaticServer, UpstreamSettings
 from confluence_mcp.store.base import Account, McpServer, Store
 from confluence_mcp.store.tokens import hash_token
 
-__all__ = ["STATIC_SERVER_PREFIX", "load_static_config"]
+__all__ = ["STATIC_SERVER_PREFIX", "load_static_config", "with_cloud_id"]
 
 log = logging.getLogger("confluence_mcp.admin")
 
@@ -45,6 +46,8 @@ async def load_static_config(settings: Settings, store: Store, tools: Sequence[T
     stored = {account.id: await _stored_account(store, account.id) for account in accounts}
     for index, account in enumerate(accounts):
         _check_site_change(stored[account.id], account, f"accounts[{index}]")
+        with _named_by(f"accounts[{index}]"):
+            accounts[index] = await with_cloud_id(account, stored[account.id], settings.upstream)
     known = {a.id for a in accounts}
     servers: list[McpServer] = []
     expired: list[McpServer] = []
@@ -94,6 +97,20 @@ def _account(item: StaticAccount, key: str, upstream: UpstreamSettings, now: dat
             account = new_account(item.id, checked.model_copy(update={"api_token_expires_at": None}), upstream, now)
             return replace(account, api_token_expires_at=token_expiry)
         return new_account(item.id, checked, upstream, now)
+
+
+async def with_cloud_id(account: Account, previous: Account | None, upstream: UpstreamSettings) -> Account:
+    """Return ``account`` with the cloudId its kind needs: found once for scoped, kept while the site stays.
+
+    basic and bearer accounts call the site and hold none; oauth accounts got theirs when they connected.
+    """
+    if account.auth_type in ("basic", "bearer"):
+        return replace(account, cloud_id=None)
+    if account.auth_type != "scoped":
+        return account
+    if previous is not None and previous.cloud_id and previous.instance_url == account.instance_url:
+        return replace(account, cloud_id=previous.cloud_id)
+    return replace(account, cloud_id=await discover_cloud_id(account.instance_url, upstream))
 
 
 async def _stored_account(store: Store, account_id: str) -> Account | None:

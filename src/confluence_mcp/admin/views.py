@@ -15,9 +15,26 @@ from confluence_mcp.admin.models import (
     McpServerView,
 )
 from confluence_mcp.admin.service import CheckedAccount, NewMcpServer
+from confluence_mcp.atlassian.tokens import OAuthTokens
 from confluence_mcp.store.base import Account, AuditPage, McpServer
 
-__all__ = ["account_view", "audit_page_view", "check_view", "created_view", "mcp_server_view", "saved_view"]
+__all__ = [
+    "account_view",
+    "audit_page_view",
+    "auth_view",
+    "check_view",
+    "created_view",
+    "mcp_server_view",
+    "saved_view",
+]
+
+
+def auth_view(account: Account) -> AuthView:
+    """Return an account's credentials as shown: kind, username, cloudId and whether it must reconnect."""
+    reconnect = account.auth_type == "oauth" and OAuthTokens.load(account.secret).reconnect is not None
+    return AuthView(
+        type=account.auth_type, username=account.username, cloud_id=account.cloud_id, needs_reconnect=reconnect
+    )
 
 
 def account_view(account: Account) -> AccountView:
@@ -26,7 +43,7 @@ def account_view(account: Account) -> AccountView:
         id=account.id,
         label=account.label,
         instance_url=account.instance_url,
-        auth=AuthView(type=account.auth_type, username=account.username),
+        auth=auth_view(account),
         api_token_expires_at=account.api_token_expires_at,
         created_at=account.created_at,
         updated_at=account.updated_at,

@@ -75,7 +75,8 @@ async def _with_service(settings: Settings, command: Command, args: argparse.Nam
 
     if settings.store_url.startswith("memory://"):
         raise ConfigError("store.url: memory:// forgets everything when this command ends; use sqlite or redis")
-    store = open_store(settings.store_url, cipher=secret_cipher(settings))
+    cipher = secret_cipher(settings)
+    store = open_store(settings.store_url, cipher=cipher)
     records: list[AuditRecord] = []
     auditor = Auditor(CLI_ACTOR, records.append) if settings.audit.retention_days > 0 else None
     # The same sender and SSRF guard as the server's tool calls, for the connection check of accounts add|update.
@@ -89,7 +90,8 @@ async def _with_service(settings: Settings, command: Command, args: argparse.Nam
             tools,
             public_url=_running_url(settings),
             auditor=auditor,
-            checker=ConnectionChecker(upstream),
+            checker=ConnectionChecker(upstream, api_url=settings.atlassian.api_url),
+            cipher=cipher,
         )
         return await command(service, args)
     finally:

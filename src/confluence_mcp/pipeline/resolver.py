@@ -7,9 +7,11 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from confluence_mcp.errors import NotFound, ServiceUnavailable, StoreError
+from confluence_mcp.atlassian import OAuthRefresher, OAuthTokens, gateway_base
+from confluence_mcp.errors import NotFound, ServiceUnavailable, StoreError, ToolCallFailed
 from confluence_mcp.pipeline.catalog import Catalog, ToolView
 from confluence_mcp.policy.filters import ToolFilter
+from confluence_mcp.settings import AtlassianSettings
 from confluence_mcp.store.base import Account, ApiToken, McpServer, Store, is_expired
 from confluence_mcp.store.tokens import hash_token
 from confluence_mcp.upstream.target import Target
@@ -28,6 +30,8 @@ class Resolved:
     """The tools this server's filters let an agent find and call."""
     listing: ToolView
     """What its tools/list shows: ``view`` itself, or the meta tools in discovery mode."""
+    unusable: ToolCallFailed | None = None
+    """Why no call can go upstream now (an OAuth account to reconnect): ``send`` raises it, nothing is sent."""
 
     def expired(self, now: datetime) -> bool:
         """Return whether the server's expiry has passed at ``now``."""
@@ -38,10 +42,20 @@ class Resolved:
 class TokenResolver:
     """Resolves MCP URL tokens and API tokens through the store, with a short in-process cache."""
 
-    def __init__(self, store: Store, catalog: Catalog, *, ttl: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        *,
+        ttl: float,
+        atlassian: AtlassianSettings | None = None,
+        refresher: OAuthRefresher | None = None,
+    ) -> None:
         self._store = store
         self._catalog = catalog
         self._ttl = ttl
+        self._atlassian = atlassian or AtlassianSettings()
+        self._refresher = refresher or OAuthRefresher(store, self._atlassian)
         # Both caches key on the token's hash, never on what it is asked to open: the scope decision is made
         # per request from the cached record, so one answer can never leak to another server or route.
         self._servers: dict[str, tuple[float, Resolved | None]] = {}
@@ -85,13 +99,20 @@ class TokenResolver:
             account = await self._store.get_account(server.account_id)
         except NotFound:
             return None
+        unusable: ToolCallFailed | None = None
+        if account.auth_type == "oauth":
+            try:  # refreshed here, before the cached target is built, so every call meets a live access token
+                account = await self._refresher.fresh(account)
+            except ToolCallFailed as exc:
+                unusable = exc
         view = self._catalog.view(
             ToolFilter(
                 methods=frozenset(server.methods), tags=frozenset(server.tags), hide_deprecated=server.hide_deprecated
             )
         )
         listing = self._catalog.discovery_view() if server.tool_exposure == "discovery" else view
-        return Resolved(server=server, target=target_for_account(account), view=view, listing=listing)
+        target = target_for_account(account, api_url=self._atlassian.api_url)
+        return Resolved(server=server, target=target, view=view, listing=listing, unusable=unusable)
 
     async def api_token(self, token: str) -> ApiToken | None:
         """Return the live API token record for ``token`` (its scope says what it opens), or None.
@@ -116,8 +137,18 @@ class TokenResolver:
         return record
 
 
-def target_for_account(account: Account) -> Target:
-    """Return where and as whom an account's calls go (basic email:API token, or bearer)."""
+def target_for_account(account: Account, *, api_url: str = AtlassianSettings().api_url) -> Target:
+    """Return where and as whom an account's calls go: the one place an account becomes a base URL and header.
+
+    basic and bearer call the site itself; scoped (email:scoped token) and oauth (the access token as bearer)
+    call the API gateway's ``{api_url}/ex/confluence/{cloudId}``. An oauth account's token must be fresh already
+    (``OAuthRefresher.fresh``).
+    """
     if account.auth_type == "basic":
         return Target.basic(account.instance_url, account.username or "", account.secret)
-    return Target.bearer(account.instance_url, account.secret)
+    if account.auth_type == "bearer":
+        return Target.bearer(account.instance_url, account.secret)
+    base = gateway_base(api_url, account.cloud_id or "")
+    if account.auth_type == "scoped":
+        return Target.basic(base, account.username or "", account.secret)
+    return Target.bearer(base, OAuthTokens.load(account.secret).access_token)

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
 from confluence_mcp.admin.static import load_static_config
+from confluence_mcp.atlassian import OAuthRefresher
 from confluence_mcp.errors import ConfigError
 from confluence_mcp.openapi import default_documents, generate_tools
 from confluence_mcp.pipeline import build_pipeline
@@ -81,7 +82,10 @@ def create_app(
     the_store = store if store is not None else open_store(settings.store_url, cipher=cipher)
     documents = list(settings.documents) or default_documents()
     catalog = Catalog(generate_tools(documents), page_size=settings.server.tools_page_size, extras=SERVER_TOOLS)
-    resolver = TokenResolver(the_store, catalog, ttl=settings.server.token_cache_seconds)
+    refresher = OAuthRefresher(the_store, settings.atlassian)
+    resolver = TokenResolver(
+        the_store, catalog, ttl=settings.server.token_cache_seconds, atlassian=settings.atlassian, refresher=refresher
+    )
     upstream = UpstreamClient(open_sender(settings.upstream, transport), settings.upstream.retry)
     metrics = CallMetrics(t.name for t in catalog.tools)
     audit = audit_queue(settings.audit)
@@ -110,6 +114,7 @@ def create_app(
     runtime.extra["sdk"] = sdk
     runtime.extra["pipeline"] = pipeline
     runtime.extra["metrics"] = metrics
+    runtime.extra["oauth_refresher"] = refresher
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

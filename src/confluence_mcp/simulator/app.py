@@ -1,6 +1,8 @@
 """``create_simulator()``: a Confluence Cloud imitation as a Starlette app, with auth, faults and a request log.
 
-Every Confluence request passes one gateway: log it, authenticate it (Basic ``email:token`` or Bearer ``token``),
+Every Confluence request passes one gateway: log it, answer it if it is the platform's (OAuth, tenant_info; see
+``platform``), map ``/ex/confluence/{cloudId}`` onto the site, authenticate it (Basic ``email:token`` or Bearer
+``token`` on the site; Bearer access token or Basic ``email:scoped token`` on the gateway),
 apply the ``FaultPlan``, dispatch it through the route table, and stamp rate-limit headers and ``atl-request-id``
 on the answer. ``/__sim/*`` control endpoints bypass all of that: no auth, no log, no rate-limit headers.
 ``/__media/*`` is the media host downloads redirect to (``simulator/media.py``): signed URLs, its own log.
@@ -59,6 +61,7 @@ from confluence_mcp.simulator.faults import (
     SimulatedDrop,
 )
 from confluence_mcp.simulator.media import MEDIA_PREFIX, MediaHost
+from confluence_mcp.simulator.platform import GATEWAY_PREFIX, Platform, encoded
 from confluence_mcp.simulator.seed import populate
 from confluence_mcp.simulator.state import State
 
@@ -108,6 +111,7 @@ class Simulator:
         seed: bool,
         burst_limit: int = _DEFAULT_BURST_LIMIT,
         log_limit: int = 10_000,
+        scoped_token: str = "sim-scoped-token",  # noqa: S107  # a fixture credential of a fake site
     ) -> None:
         self.email = email
         self.api_token = api_token
@@ -128,6 +132,8 @@ class Simulator:
         basic = base64.b64encode(f"{email}:{api_token}".encode()).decode()
         self._accepted = (f"Basic {basic}".encode(), f"Bearer {api_token}".encode())
         self._seen_valid: set[str] = set()  # exact header values already accepted: skips re-checking per request
+        self.platform = Platform(email=email, scoped_token=scoped_token)
+        """The Atlassian platform around the site: OAuth server, tenant_info, the /ex/confluence gateway."""
         populate(self.state, seed=seed)
         self.media = MediaHost(self.state)
         """The media host downloads redirect to; serve ``media.app`` apart and set ``state.media_url`` to move it."""
@@ -147,6 +153,7 @@ class Simulator:
         self.requests.clear()
         self.media.requests.clear()
         self.rate_window.reset()
+        self.platform.reset()
 
     def _authorized(self, header: str | None) -> bool:
         if header is None:
@@ -190,10 +197,26 @@ class Simulator:
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one Confluence request (the gateway's job; control paths never get here)."""
         call = self._received(scope, await _read_body(receive))
-        v1 = call.path.startswith(V1_PREFIX)
         self._request_count += 1
         request_id = (b"atl-request-id", f"{self._request_id_prefix}{self._request_count:012x}".encode())
-        if not self._authorized(call.headers.get("authorization")):
+        if self.platform.claims(call.path):
+            answer = await self.platform.answer(call, call.base.removesuffix("/wiki"))
+            await self._send(send, *encoded(answer), request_id)
+            return
+        header = call.headers.get("authorization")
+        if call.path.startswith(GATEWAY_PREFIX):
+            # The API gateway: the same routes under /ex/confluence/{cloudId}, for scoped and OAuth tokens only.
+            cloud_id, call.path = self.platform.gateway_path(call.path)
+            if cloud_id != self.platform.cloud_id:
+                body = encode_json({"code": 404, "message": f"No site with cloudId {cloud_id!r}"})
+                await self._send(send, 404, body, [], request_id)
+                return
+            call.base = call.base.removesuffix("/wiki") + f"{GATEWAY_PREFIX}{cloud_id}/wiki"
+            authorized = self.platform.live_access(header) or self.platform.scoped(header)
+        else:
+            authorized = self._authorized(header)
+        v1 = call.path.startswith(V1_PREFIX)
+        if not authorized:
             body = encode_json(Problem(401, "Client must be authenticated to access this resource.").body(v1=v1))
             challenge = (b"www-authenticate", b'Basic realm="Confluence"')
             await self._send(send, 401, body, [*self.rate_window.headers(), challenge], request_id)
@@ -347,6 +370,14 @@ def create_simulator(
     seed: bool = True,
     burst_limit: int = _DEFAULT_BURST_LIMIT,
     log_limit: int = 10_000,
+    scoped_token: str = "sim-scoped-token",  # noqa: S107  # a fixture credential of a fake site
 ) -> Simulator:
     """Build a fresh simulated site accepting ``email``/``api_token``; ``seed`` fills it with ``SEED`` data."""
-    return Simulator(email=email, api_token=api_token, seed=seed, burst_limit=burst_limit, log_limit=log_limit)
+    return Simulator(
+        email=email,
+        api_token=api_token,
+        seed=seed,
+        burst_limit=burst_limit,
+        log_limit=log_limit,
+        scoped_token=scoped_token,
+    )

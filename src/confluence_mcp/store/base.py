@@ -12,7 +12,9 @@ from confluence_mcp.policy.filters import HideDeprecated
 if TYPE_CHECKING:
     pass
 
-AuthType = Literal["basic", "bearer"]
+AuthType = Literal["basic", "bearer", "scoped", "oauth"]
+"""basic: email + classic token on the site; bearer: a given access token on the site; scoped: email + scoped
+token, and oauth: 3LO tokens (``secret`` holds them as JSON), both on the gateway's ``/ex/confluence/{cloud_id}``."""
 ToolExposure = Literal["all", "discovery"]
 TokenScope = Literal["admin", "mcp"]
 DEFAULT_MAX_LIMIT = 100
@@ -34,6 +36,8 @@ class Account:
     api_token_expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    cloud_id: str | None = None
+    """The site's cloudId (scoped and oauth accounts), found once when the account is created or changed."""
 
     def __repr__(self) -> str:
         # The dataclass repr would print the secret into logs and tracebacks.
@@ -193,6 +197,12 @@ class Store(Protocol):
 
     async def delete_account(self, account_id: str) -> None:
         """Delete an account and every MCP server bound to it."""
+
+    async def swap_account_secret(self, account_id: str, expected: str, secret: str) -> bool:
+        """Replace the account's secret only if it is still ``expected`` (compare-and-set); return whether it was.
+
+        Atomic across every process sharing the store: of two swaps from one ``expected``, one wins.
+        """
 
     async def create_mcp_server(self, server: McpServer) -> None:
         """Insert a new MCP server."""

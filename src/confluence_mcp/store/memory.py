@@ -69,6 +69,14 @@ class MemoryStore:
         self._account(account.id)
         self._accounts[account.id] = self._sealed(account)
 
+    async def swap_account_secret(self, account_id: str, expected: str, secret: str) -> bool:
+        """Replace the secret only if it is still ``expected``; no await in between, so the check and set are one."""
+        current = self._opened(self._account(account_id))
+        if current.secret != expected:
+            return False
+        self._accounts[account_id] = self._sealed(dataclasses.replace(current, secret=secret))
+        return True
+
     async def delete_account(self, account_id: str) -> None:
         """Delete an account and every MCP server bound to it."""
         self._account(account_id)

@@ -109,6 +109,25 @@ class RedisStore:
         if not replaced:
             raise NotFound(f"account {account.id!r} not found")
 
+    async def swap_account_secret(self, account_id: str, expected: str, secret: str) -> bool:
+        """Replace the secret only if it is still ``expected``: WATCH the record, compare, write in MULTI/EXEC."""
+        key = self._key("account", account_id)
+        swapped = False
+
+        async def write(pipe: Pipeline) -> None:
+            nonlocal swapped
+            payload = await pipe.get(key)
+            if payload is None:
+                raise NotFound(f"account {account_id!r} not found")
+            current = self._account_from_json(payload)
+            swapped = current.secret == expected
+            if swapped:
+                multi(pipe)
+                pipe.set(key, self._account_json(dataclasses.replace(current, secret=secret)))
+
+        await self._transaction([key], write)
+        return swapped
+
     async def delete_account(self, account_id: str) -> None:
         """Delete an account and every MCP server bound to it."""
         key, servers_key = self._key("account", account_id), self._key("account-servers", account_id)

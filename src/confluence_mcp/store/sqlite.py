@@ -118,10 +118,25 @@ class SqliteStore:
         row = self._account_row(account)
         sql = (
             "UPDATE accounts SET label = ?, instance_url = ?, auth_type = ?, username = ?, secret_encrypted = ?,"
-            " api_token_expires_at = ?, created_at = ?, updated_at = ? WHERE id = ?"
+            " api_token_expires_at = ?, created_at = ?, updated_at = ?, cloud_id = ? WHERE id = ?"
         )
         if await self._run(_execute, sql, (*row[1:], account.id)) == 0:
             raise NotFound(f"account {account.id!r} not found")
+
+    async def swap_account_secret(self, account_id: str, expected: str, secret: str) -> bool:
+        """Replace the secret only if it is still ``expected``: read, compare and write under one write lock."""
+        return await self._run(self._swap_secret, account_id, expected, secret)
+
+    def _swap_secret(self, db: sqlite3.Connection, account_id: str, expected: str, secret: str) -> bool:
+        with transaction(db):  # BEGIN IMMEDIATE: another process's swap waits until this one committed
+            row = db.execute("SELECT secret_encrypted FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"account {account_id!r} not found")
+            if self._cipher.decrypt(row["secret_encrypted"]) != expected:
+                return False
+            sql = "UPDATE accounts SET secret_encrypted = ? WHERE id = ?"
+            db.execute(sql, (self._cipher.encrypt(secret), account_id))
+        return True
 
     async def delete_account(self, account_id: str) -> None:
         """Delete an account and every MCP server bound to it (by ``ON DELETE CASCADE``)."""
@@ -339,6 +354,7 @@ class SqliteStore:
             opt_text(account.api_token_expires_at),
             to_text(account.created_at),
             to_text(account.updated_at),
+            account.cloud_id,
         )
 
     def _account_from_row(self, row: sqlite3.Row) -> Account:
@@ -352,6 +368,7 @@ class SqliteStore:
             api_token_expires_at=opt_datetime(row["api_token_expires_at"]),
             created_at=to_datetime(row["created_at"]),
             updated_at=to_datetime(row["updated_at"]),
+            cloud_id=row["cloud_id"],
         )
 
 

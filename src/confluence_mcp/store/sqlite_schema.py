@@ -123,12 +123,33 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE mcp_servers ADD COLUMN hide_deprecated TEXT NOT NULL DEFAULT 'replaced'"
         " CHECK (hide_deprecated IN ('replaced', 'all', 'none'))",
     ),
+    # 7: scoped and oauth accounts, and their cloudId. SQLite cannot widen a CHECK in place, so the table is
+    # rebuilt (``migrate`` holds foreign keys off meanwhile, or dropping it would cascade to mcp_servers).
+    (
+        """CREATE TABLE accounts_v5 (
+            id TEXT PRIMARY KEY,
+            label TEXT NOT NULL,
+            instance_url TEXT NOT NULL,
+            auth_type TEXT NOT NULL CHECK (auth_type IN ('basic', 'bearer', 'scoped', 'oauth')),
+            username TEXT,
+            secret_encrypted TEXT NOT NULL,
+            api_token_expires_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            cloud_id TEXT
+        )""",
+        "INSERT INTO accounts_v5 (id, label, instance_url, auth_type, username, secret_encrypted,"
+        " api_token_expires_at, created_at, updated_at) SELECT id, label, instance_url, auth_type, username,"
+        " secret_encrypted, api_token_expires_at, created_at, updated_at FROM accounts",
+        "DROP TABLE accounts",
+        "ALTER TABLE accounts_v5 RENAME TO accounts",
+    ),
 )
 
 # Column lists spelled out, so a later ALTER TABLE ... ADD COLUMN cannot shift the values.
 INSERT_ACCOUNT = (
     "INSERT INTO accounts (id, label, instance_url, auth_type, username, secret_encrypted, api_token_expires_at,"
-    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " created_at, updated_at, cloud_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_MCP_SERVER = (
     "INSERT INTO mcp_servers (id, name, account_id, token_hash, methods, tags, require_api_token_auth, expires_at,"
@@ -151,6 +172,16 @@ INSERT_AUDIT = (
 def migrate(db: sqlite3.Connection, path: str) -> None:
     # BEGIN IMMEDIATE takes the write lock before reading the version, so two processes starting
     # together cannot both apply the same migration. DDL and user_version are transactional in SQLite.
+    # Foreign keys stay off while tables are rebuilt (SQLite's own recipe; the pragma is a no-op inside a
+    # transaction), and foreign_key_check proves the rebuilt tables still line up before the commit.
+    db.execute("PRAGMA foreign_keys = OFF")
+    try:
+        _migrate(db, path)
+    finally:
+        db.execute("PRAGMA foreign_keys = ON")
+
+
+def _migrate(db: sqlite3.Connection, path: str) -> None:
     with transaction(db):
         version: int = db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
@@ -161,6 +192,8 @@ def migrate(db: sqlite3.Connection, path: str) -> None:
         for statements in MIGRATIONS[version:]:
             for statement in statements:
                 db.execute(statement)
+        if db.execute("PRAGMA foreign_key_check").fetchone() is not None:
+            raise StoreError(f"sqlite store {path}: a migration broke a foreign key; nothing was changed")
         db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 
 

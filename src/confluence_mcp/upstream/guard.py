@@ -42,9 +42,11 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 
 def host_policy(settings: UpstreamSettings) -> HostPolicy:
-    """Return the policy the transports enforce: the hosts accounts may use, and the media hosts downloads follow."""
+    """Return the policy the transports enforce: the accounts' allow-list, the media hosts downloads follow, and the
+    API gateway named exactly."""
     # The admin rules check accounts against allowed_hosts alone, so a media host never becomes an account's site.
-    return HostPolicy((*settings.allowed_hosts, *settings.media_hosts), settings.allow_http)
+    gateway = (settings.gateway_host,) if settings.gateway_host else ()
+    return HostPolicy((*settings.allowed_hosts, *settings.media_hosts, *gateway), settings.allow_http)
 
 
 async def system_resolver(host: str, port: int) -> list[str]:

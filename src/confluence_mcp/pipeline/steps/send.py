@@ -23,6 +23,9 @@ class SendUpstream:
         """Send ``call.request`` to the resolved account's site."""
         assert call.resolved is not None  # resolve and transform run first
         assert call.request is not None
+        if call.resolved.unusable is not None:  # an account that cannot call now: say why, send nothing
+            failure = call.resolved.unusable
+            raise type(failure)(*failure.args)
         started = time.perf_counter()
         try:
             call.response = await self._upstream.send(call.resolved.target, call.request)
