@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +20,10 @@ from confluence_mcp.pipeline.discovery import META_TOOLS
 from confluence_mcp.pipeline.paging import Paging, paged_tool, paging_for
 from confluence_mcp.policy.filters import ToolFilter, visible_tools
 from confluence_mcp.upstream.request import RequestPlan, UpstreamRequest
+
+VIEW_CACHE_LIMIT = 256
+"""Filtered views kept at most, least recently used dropped first; a view is rebuilt on demand, and cursors
+are stateless page numbers, so a dropped view costs one rebuild and never invalidates a cursor."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,19 +103,29 @@ class Catalog:
         """Result shapers of the tools that need their own; the others use ``outcome_from_response``."""
         self._validators: dict[str, Draft202012Validator] = {}
         self._wire = {t.name: _wire_tool(t) for t in self.tools}
-        self._views: dict[ToolFilter, ToolView] = {}
+        self._views: OrderedDict[ToolFilter, ToolView] = OrderedDict()
         self._discovery: ToolView | None = None
 
     def view(self, tool_filter: ToolFilter) -> ToolView:
         """Return the (cached) view for ``tool_filter``."""
-        view = self._views.get(tool_filter)
-        if view is None:
-            tools = visible_tools(self.tools, tool_filter)
-            wire = [self._wire[t.name] for t in tools]
-            pages = tuple(tuple(wire[i : i + self.page_size]) for i in range(0, len(wire), self.page_size))
-            view = ToolView(tools=tools, by_name={t.name: t for t in tools}, pages=pages)
-            self._views[tool_filter] = view
+        views = self._views
+        view = views.get(tool_filter)
+        if view is not None:
+            views.move_to_end(tool_filter)
+            return view
+        tools = visible_tools(self.tools, tool_filter)
+        wire = [self._wire[t.name] for t in tools]
+        pages = tuple(tuple(wire[i : i + self.page_size]) for i in range(0, len(wire), self.page_size))
+        view = ToolView(tools=tools, by_name={t.name: t for t in tools}, pages=pages)
+        views[tool_filter] = view
+        if len(views) > VIEW_CACHE_LIMIT:  # every MCP server may bring its own filters: keep memory bounded
+            views.popitem(last=False)
         return view
+
+    @property
+    def cached_views(self) -> int:
+        """Return how many filtered views are cached now (at most ``VIEW_CACHE_LIMIT``)."""
+        return len(self._views)
 
     def discovery_view(self) -> ToolView:
         """Return what tools/list shows in discovery mode: the three meta tools, on one page."""
