@@ -126,11 +126,14 @@ def create_app(
     lean = LeanPath(answers) if settings.server.fast_path else None
     access_log = settings.logging.format == "json"
     endpoint = McpEndpoint(sdk, resolver, settings.server, lean, metrics=metrics, access_log=access_log)
-    routes: list[BaseRoute] = [Route("/mcp/{token}", endpoint, methods=["POST"]), *health_routes()]
+    # ``/mcp/<token>/`` is answered in place: a redirect would echo the token in a Location header.
+    mcp_routes = [Route(path, endpoint, methods=["POST"]) for path in ("/mcp/{token}", "/mcp/{token}/")]
+    routes: list[BaseRoute] = [*mcp_routes, *health_routes()]
     from confluence_mcp.admin.routes import admin_routes  # the admin API lives in its own package
 
     routes.extend(admin_routes())
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.router.redirect_slashes = False  # no path (an MCP URL with its token) is ever sent back in a Location
     app.state.runtime = runtime
     app.state.mcp_endpoint = endpoint
     return app

@@ -216,7 +216,7 @@ class FrontDoor:
         if scope["type"] == "http" and scope["method"] == "POST":
             path: str = scope["path"]
             if path.startswith("/mcp/"):
-                token = path[5:]
+                token = path[5:].removesuffix("/")  # the same URL with a trailing slash, answered without a redirect
                 if token and "/" not in token:
                     scope["path_params"] = {"token": token}
                     await self.endpoint(scope, receive, send)
