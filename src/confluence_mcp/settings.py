@@ -142,6 +142,9 @@ class UpstreamSettings(_Model):
     allowed_hosts: tuple[str, ...] = DEFAULT_UPSTREAM_HOSTS
     """Hosts accounts may use: globs ('*.atlassian.net') for public https names; an exact entry ('127.0.0.1',
     'wiki.corp.example') also allows an IP literal, a loopback name, private addresses and plain http for it."""
+    ca_bundle: Path | None = None
+    """A PEM file of CA certificates trusted for upstream TLS in addition to certifi's (a site behind an internal CA);
+    both transports use it. Absent: certifi's public CAs only."""
     allow_http: bool = False
     """Deprecated: also allow plain http for hosts a wildcard entry matches (an exact entry already allows it)."""
     retry: RetrySettings = RetrySettings()
