@@ -204,6 +204,10 @@ class SecretSettings(_Model):
 
     key: SecretStr | None = None
     """A Fernet key; or set CONFLUENCE_MCP_SECRET_KEY. Embedded defaults create data/secret.key."""
+    previous_keys: tuple[SecretStr, ...] = ()
+    """Keys retired by a rotation: account secrets still decrypt and tokens are still found under them (and re-keyed
+    when used); ``confluence-mcp secrets rotate`` re-encrypts under ``key``. Embedded defaults keep them in
+    data/secret.previous-keys."""
 
 
 class StaticAuth(_Model):

@@ -106,6 +106,7 @@ class _Resource:
             runtime.settings,
             lambda: runtime.catalog.tools,
             on_change=runtime.resolver.invalidate,  # so a revoked URL dies at once in this process
+            hasher=runtime.cipher.hasher,
             auditor=None if runtime.audit is None else Auditor(token.id, runtime.audit.append, runtime.audit.new_id),
         )
         return await handler(request, service)

@@ -42,7 +42,7 @@ from confluence_mcp.errors import Conflict, NotFound
 from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings
 from confluence_mcp.store.base import Account, ApiToken, AuditFilter, AuditPage, McpServer, Store, TokenScope
-from confluence_mcp.store.tokens import hash_token, mint_api_token, mint_mcp_token, new_id
+from confluence_mcp.store.tokens import TokenHasher, mint_api_token, mint_mcp_token, new_id
 
 __all__ = ["AdminService", "NewApiToken", "NewMcpServer"]
 
@@ -97,8 +97,11 @@ class AdminService:
         clock: Callable[[], datetime] = _utc_now,
         public_url: str | None = None,
         auditor: Auditor | None = None,
+        hasher: TokenHasher | None = None,
     ) -> None:
         self._store = store
+        self._hash = (hasher or TokenHasher(())).hash
+        """How new tokens are stored: keyed by the server's secret key (``Cipher.hasher``); unkeyed without one."""
         self.auditor = auditor
         """Who makes this service's changes and where their audit records go; None records nothing."""
         self._settings = settings
@@ -186,7 +189,7 @@ class AdminService:
         """Check filters and expiry, mint a token and store the server; the token is returned this once."""
         await self._store.get_account(account_id)
         token = mint_mcp_token()
-        server = new_mcp_server(new_id("mcp"), account_id, hash_token(token), body, self._tools(), self._clock())
+        server = new_mcp_server(new_id("mcp"), account_id, self._hash(token), body, self._tools(), self._clock())
         await self._store.create_mcp_server(server)
         self._on_change()
         return NewMcpServer(server=server, token=token, url=self.mcp_url(token))
@@ -276,7 +279,7 @@ class AdminService:
         record = ApiToken(
             id=new_id("tok"),
             name=label,
-            token_hash=hash_token(token),
+            token_hash=self._hash(token),
             created_at=now,
             expires_at=expiry(expires_at, now, "expires_at"),
             scope=checked_scope,

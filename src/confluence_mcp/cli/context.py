@@ -73,13 +73,16 @@ async def _with_service(settings: Settings, command: Command, args: argparse.Nam
 
     if settings.store_url.startswith("memory://"):
         raise ConfigError("store.url: memory:// forgets everything when this command ends; use sqlite or redis")
-    store = open_store(settings.store_url, cipher=secret_cipher(settings))
+    cipher = secret_cipher(settings)
+    store = open_store(settings.store_url, cipher=cipher)
     records: list[AuditRecord] = []
     auditor = Auditor(CLI_ACTOR, records.append) if settings.audit.retention_days > 0 else None
     await store.open()
     try:
         tools = functools.partial(_tools, settings)
-        service = AdminService(store, settings, tools, public_url=_running_url(settings), auditor=auditor)
+        service = AdminService(
+            store, settings, tools, public_url=_running_url(settings), auditor=auditor, hasher=cipher.hasher
+        )
         return await command(service, args)
     finally:
         try:

@@ -31,7 +31,13 @@ from confluence_mcp.server.sdk import SdkBridge
 from confluence_mcp.settings import SECRET_KEY_ENV, AuditSettings, Settings
 from confluence_mcp.store.audit_queue import AuditQueue
 from confluence_mcp.store.base import Store
-from confluence_mcp.store.cipher import Cipher, load_or_create_key_file
+from confluence_mcp.store.cipher import (
+    KEY_FILE,
+    PREVIOUS_KEYS_FILE,
+    Cipher,
+    load_or_create_key_file,
+    read_previous_keys,
+)
 from confluence_mcp.store.opening import open_store
 from confluence_mcp.upstream.client import UpstreamClient, open_sender
 
@@ -54,13 +60,16 @@ class Runtime:
 
 def secret_cipher(settings: Settings) -> Cipher:
     """Return the cipher for account secrets; refuse to start without a key unless on embedded defaults."""
+    previous = [key.get_secret_value() for key in settings.secrets.previous_keys]
     if settings.secrets.key is not None:
-        return Cipher.from_key(settings.secrets.key.get_secret_value(), source="secrets.key")
+        return Cipher.from_keys(settings.secrets.key.get_secret_value(), previous, source="secrets.key")
     env_key = os.environ.get(SECRET_KEY_ENV)
     if env_key:
-        return Cipher.from_key(env_key, source=SECRET_KEY_ENV)
+        return Cipher.from_keys(env_key, previous, source=SECRET_KEY_ENV)
     if settings.embedded_defaults:
-        return Cipher.from_key(load_or_create_key_file(settings.data_dir / "secret.key"), source="data/secret.key")
+        key = load_or_create_key_file(settings.data_dir / KEY_FILE)
+        previous.extend(read_previous_keys(settings.data_dir / PREVIOUS_KEYS_FILE))
+        return Cipher.from_keys(key, previous, source=f"data/{KEY_FILE}")
     raise ConfigError(
         f"secrets.key: no secret key for encrypting account secrets; set secrets.key or {SECRET_KEY_ENV} "
         "(generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
@@ -79,7 +88,7 @@ def create_app(
     the_store = store if store is not None else open_store(settings.store_url, cipher=cipher)
     documents = list(settings.documents) or default_documents()
     catalog = Catalog(generate_tools(documents), page_size=settings.server.tools_page_size, extras=EXTRA_TOOLS)
-    resolver = TokenResolver(the_store, catalog, ttl=settings.server.token_cache_seconds)
+    resolver = TokenResolver(the_store, catalog, ttl=settings.server.token_cache_seconds, hasher=cipher.hasher)
     upstream = UpstreamClient(open_sender(settings.upstream, transport), settings.upstream.retry)
     metrics = CallMetrics(t.name for t in catalog.tools)
     audit = audit_queue(settings.audit)
@@ -106,7 +115,7 @@ def create_app(
         if owns_store:
             await the_store.open()
         try:
-            await load_static_config(settings, the_store, catalog.tools)
+            await load_static_config(settings, the_store, catalog.tools, cipher.hasher)
             try:
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(sdk.run)

@@ -27,6 +27,7 @@ from confluence_mcp.store.base import (
     AuditRecord,
     AuthType,
     McpServer,
+    TokenKind,
 )
 from confluence_mcp.store.cipher import Cipher
 from confluence_mcp.store.sqlite_schema import (
@@ -224,6 +225,16 @@ class SqliteStore:
         sql = "SELECT * FROM api_tokens WHERE token_hash = ? AND (expires_at IS NULL OR expires_at > ?)"
         row = await self._run(_fetch_one, sql, (token_hash, to_text(now)))
         return None if row is None else api_token_from_row(row)
+
+    async def rekey_token(self, kind: TokenKind, record_id: str, old_hash: str, new_hash: str) -> bool:
+        """Replace a record's token hash (after a key change); False when it no longer has ``old_hash``."""
+        table = "mcp_servers" if kind == "mcp_server" else "api_tokens"
+        sql = f"UPDATE {table} SET token_hash = ? WHERE id = ? AND token_hash = ?"  # noqa: S608 - one of two names
+        try:
+            changed = await self._run(_execute, sql, (new_hash, record_id, old_hash))
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"{record_id!r}: token hash already in use") from exc
+        return changed == 1
 
     # Audit log
 
