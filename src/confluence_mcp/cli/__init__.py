@@ -1,4 +1,4 @@
-"""The command line: serve, tools, accounts, mcp, api-tokens, audit; one module per command group.
+"""The command line: serve, tools, accounts, mcp, api-tokens, audit, secrets; one module per command group.
 
 Each group module adds its subcommands with ``add_commands``; a handler returns the exit code. Our errors,
 and ``ValueError`` from flag parsing, print one line on stderr and exit 2.
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from confluence_mcp import __version__
-from confluence_mcp.cli import accounts, api_tokens, audit, mcp, serve, tools
+from confluence_mcp.cli import accounts, api_tokens, audit, mcp, secret_key, serve, tools
 from confluence_mcp.errors import ConfluenceMcpError
 
 __all__ = ["main"]
@@ -39,6 +39,6 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="confluence-mcp", description="Confluence Cloud as MCP tools.")
     parser.add_argument("--version", action="version", version=f"confluence-mcp {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for group in (tools, serve, accounts, mcp, api_tokens, audit):
+    for group in (tools, serve, accounts, mcp, api_tokens, audit, secret_key):
         group.add_commands(commands)
     return parser

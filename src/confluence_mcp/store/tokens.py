@@ -75,6 +75,17 @@ class TokenHasher:
         keyed = tuple(key_id + hmac.new(key, digest, hashlib.sha256).hexdigest() for key_id, key in self._keys)
         return (*keyed, digest.hex())
 
+    def from_unkeyed(self, token_hash: str) -> str | None:
+        """Return the current keyed hash for an unkeyed SHA-256 digest (no token needed), or None for another form."""
+        if not self._keys or len(token_hash) != 64 or ":" in token_hash:
+            return None
+        try:
+            digest = bytes.fromhex(token_hash)
+        except ValueError:
+            return None
+        key_id, key = self._keys[0]
+        return key_id + hmac.new(key, digest, hashlib.sha256).hexdigest()
+
     def is_current(self, token_hash: str) -> bool:
         """Return whether ``token_hash`` was made under the current key (so it needs no re-keying)."""
         if not self._keys:
