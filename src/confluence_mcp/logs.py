@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,27 @@ from typing import Any
 _MCP_PATH = re.compile(r"(/mcp/)[^/\s\"?]+")
 _WELL_KNOWN = re.compile(r"(/\.well-known/[^\s\"]*?/mcp/)[^/\s\"?]+")
 _BEARER = re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/\\-])/[^\s'\"(),;]+")
+
+
+def without_file_paths(text: str) -> str:
+    """Return ``text`` with each absolute file path shortened to ``.../<file name>`` (for answers, not logs).
+
+    Only a path whose first directory exists here is shortened, so URL paths (``/wiki/api/v2/pages``) stay whole;
+    what an admin client or a CLI user sees then never maps the server's file system.
+    """
+
+    def shortened(match: re.Match[str]) -> str:
+        path = match.group(0).rstrip(".:")
+        top = path.split("/", 2)[1]
+        if not top or not os.path.isdir("/" + top):
+            return match.group(0)
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        return f".../{name}" + match.group(0)[len(path) :]
+
+    return _ABSOLUTE_PATH.sub(shortened, text)
 
 
 def redact(text: str) -> str:

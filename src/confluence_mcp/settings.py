@@ -352,7 +352,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+            raise ConfigError(f"{path}: invalid YAML{_yaml_problem(exc)}") from exc
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -378,6 +378,14 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         source = _environment_source(first["loc"]) or (str(path) if path else "settings")
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{source}: {where}: {first['msg']}{more}") from exc
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Return where and what the YAML problem is, on one line (PyYAML's own text spans several)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{where}: {problem}"
 
 
 def _environment_source(loc: tuple[int | str, ...]) -> str | None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from confluence_mcp import __version__
 from confluence_mcp.cli import accounts, api_tokens, audit, mcp, secret_key, serve, tools
 from confluence_mcp.errors import ConfluenceMcpError
+from confluence_mcp.logs import without_file_paths
 
 __all__ = ["main"]
 
@@ -28,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = handler(args)
     except (ConfluenceMcpError, ValueError) as exc:
-        print(f"confluence-mcp: error: {exc}", file=sys.stderr)
+        print(f"confluence-mcp: error: {without_file_paths(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
