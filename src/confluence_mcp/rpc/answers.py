@@ -1,4 +1,4 @@
-"""``Answers``: the result (or the error) of initialize, server/discover, ping, tools/list and tools/call.
+"""``Answers``: the result (or the error) of initialize, server/discover, ping, tools/list, tools/call and listen.
 
 Results here are era-neutral, as the SDK's handlers return them; what an era adds on the wire
 (``resultType``, ``ttlMs``, server info in ``_meta``) is the transport's job: ``rpc/wire.py`` for the lean
@@ -7,22 +7,26 @@ path, the SDK itself for the SDK path. Refusals are our exceptions; ``error_answ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from confluence_mcp.errors import InvalidParams
+import anyio
+
+from confluence_mcp.errors import InvalidParams, ServiceUnavailable
 from confluence_mcp.pipeline import Call, Pipeline
 from confluence_mcp.pipeline.catalog import ToolView
-from confluence_mcp.pipeline.resolver import Resolved
+from confluence_mcp.pipeline.resolver import Resolved, TokenResolver
 from confluence_mcp.rpc.envelope import json_type
 from confluence_mcp.rpc.versions import (
     CAPABILITIES,
     HANDSHAKE_VERSIONS,
     INSTRUCTIONS,
     LATEST_HANDSHAKE_VERSION,
+    MODERN_CAPABILITIES,
     MODERN_VERSIONS,
     SERVER_INFO,
+    SUBSCRIPTION_ID_META,
 )
 from confluence_mcp.upstream.results import ToolOutcome
 
@@ -36,11 +40,33 @@ class ToolsPage:
     key: tuple[int, str]
 
 
+TOOLS_LIST_CHANGED = "notifications/tools/list_changed"
+WATCH_SECONDS = 0.5
+"""How often an open listen stream looks at its MCP server again (through the resolver's short cache), so a change
+or a revocation made on any replica reaches the stream within about a second."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One ``subscriptions/listen`` stream: its id (the request's) and the notification kinds it is sent."""
+
+    id: str | int
+    honored: Mapping[str, Any]
+    """The requested kinds we deliver, as acknowledged: ``{"toolsListChanged": True}`` or nothing."""
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The ``_meta`` every frame of the stream carries: the subscription id."""
+        return {SUBSCRIPTION_ID_META: self.id}
+
+
 class Answers:
     """Computes every method's answer for a resolved MCP server; shared by the lean and the SDK paths."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, resolver: TokenResolver | None = None) -> None:
         self._pipeline = pipeline
+        self._resolver = resolver
+        """Where listen streams look their MCP server up again; None: streams end at once (tests without one)."""
 
     @staticmethod
     def initialize(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,7 +84,7 @@ class Answers:
     def discover() -> dict[str, Any]:
         """Answer ``server/discover`` (2026-07-28): the versions we speak, capabilities and instructions."""
         return {
-            "capabilities": CAPABILITIES,
+            "capabilities": MODERN_CAPABILITIES,
             "instructions": INSTRUCTIONS,
             "supportedVersions": sorted(MODERN_VERSIONS),
         }
@@ -92,6 +118,44 @@ class Answers:
                 f"got {json_type(arguments)}"
             )
         return await self._pipeline.run(Call(token=token, name=name, arguments=arguments or {}, resolved=resolved))
+
+    @staticmethod
+    def subscription(request_id: str | int | None, notifications: Mapping[str, Any]) -> Subscription:
+        """Answer the opening of ``subscriptions/listen`` (2026-07-28): which of the requested kinds are delivered.
+
+        Only tools/list changes happen here (no prompts or resources), so only ``toolsListChanged`` is honoured.
+        """
+        if request_id is None:
+            raise InvalidParams("subscriptions/listen is a request: give it an id, the subscription's id")
+        honored = {"toolsListChanged": True} if notifications.get("toolsListChanged") is True else {}
+        return Subscription(id=request_id, honored=honored)
+
+    async def changes(self, token: str, resolved: Resolved, subscription: Subscription) -> AsyncIterator[str]:
+        """Yield a notification method each time something the stream asked for changes; end once it is revoked.
+
+        Unasked kinds are never yielded; the stream still ends when its MCP server is deleted or expires.
+        """
+        if self._resolver is None:
+            return
+        wanted = bool(subscription.honored.get("toolsListChanged"))
+        seen = _listed_names(resolved)
+        while True:
+            await anyio.sleep(WATCH_SECONDS)
+            try:
+                current = await self._resolver.resolve(token)
+            except ServiceUnavailable:  # the store is away for now: keep the stream, look again next time
+                continue
+            if current is None:
+                return
+            names = _listed_names(current)
+            if names != seen:
+                seen = names
+                if wanted:
+                    yield TOOLS_LIST_CHANGED
+
+
+def _listed_names(resolved: Resolved) -> tuple[str, ...]:
+    return tuple(tool.name for tool in resolved.listing.tools)
 
 
 def call_result(outcome: ToolOutcome) -> dict[str, Any]:

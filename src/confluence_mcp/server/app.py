@@ -101,7 +101,7 @@ def create_app(
         access_log=settings.logging.format == "json",
         audit=audit,
     )
-    answers = Answers(pipeline)
+    answers = Answers(pipeline, resolver)
     sdk = SdkBridge(catalog, answers, max_body_bytes=settings.server.max_body_bytes)
     runtime = Runtime(
         settings=settings, store=the_store, catalog=catalog, resolver=resolver, cipher=cipher, audit=audit

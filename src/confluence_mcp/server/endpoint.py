@@ -116,7 +116,7 @@ class McpEndpoint:
             state = scope.setdefault("state", {})
             state[RESOLVED_KEY] = resolved
             state[TOKEN_KEY] = token
-            await self._sdk.handle(scope, asgi.replay(body), _with_state_headers(state, send))
+            await self._sdk.handle(scope, asgi.replay(body, receive), _with_state_headers(state, send))
         except RequestRefused as exc:
             await guards.send_refusal(send, exc)
         except ProtocolError as exc:

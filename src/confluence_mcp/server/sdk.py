@@ -19,7 +19,7 @@ from confluence_mcp.errors import ConfluenceMcpError, ServiceStarting
 from confluence_mcp.pipeline.catalog import Catalog
 from confluence_mcp.pipeline.resolver import Resolved
 from confluence_mcp.rpc.answers import Answers, call_result
-from confluence_mcp.rpc.versions import INSTRUCTIONS, SERVER_INFO, SERVER_NAME
+from confluence_mcp.rpc.versions import INSTRUCTIONS, MODERN_VERSIONS, SERVER_INFO, SERVER_NAME
 from confluence_mcp.server import guards
 from confluence_mcp.server.keys import HEADERS_KEY, RESOLVED_KEY, TOKEN_KEY
 
@@ -62,12 +62,39 @@ def build_mcp_server(catalog: Catalog, answers: Answers) -> Server[Any]:
             ctx.request.scope.setdefault("state", {})[HEADERS_KEY] = outcome.headers  # type: ignore[union-attr]
         return mt.CallToolResult.model_validate(call_result(outcome))
 
+    async def listen(
+        ctx: ServerRequestContext[Any], params: mt.SubscriptionsListenRequestParams
+    ) -> mt.SubscriptionsListenResult:
+        from mcp import MCPError
+
+        if ctx.protocol_version not in MODERN_VERSIONS:  # the handshake era has no such method
+            raise MCPError(mt.METHOD_NOT_FOUND, "Method not found")
+        resolved, token = _resolved(ctx)
+        try:
+            subscription = answers.subscription(
+                ctx.request_id, params.notifications.model_dump(by_alias=True, exclude_none=True)
+            )
+        except ConfluenceMcpError as exc:
+            raise _mcp_error(exc) from exc
+        meta = subscription.meta
+        honored = mt.SubscriptionFilter.model_validate(subscription.honored)
+        # The acknowledgement is the stream's first frame; then one frame per change asked for, each tagged.
+        ack = mt.SubscriptionsAcknowledgedNotificationParams(notifications=honored, _meta=meta)
+        await ctx.session.send_notification(
+            mt.SubscriptionsAcknowledgedNotification(params=ack), related_request_id=ctx.request_id
+        )
+        async for _ in answers.changes(token, resolved, subscription):
+            changed = mt.ToolListChangedNotification(params=mt.NotificationParams(_meta=meta))
+            await ctx.session.send_notification(changed, related_request_id=ctx.request_id)
+        return mt.SubscriptionsListenResult(_meta=meta)
+
     return Server(
         SERVER_NAME,
         version=SERVER_INFO["version"],
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        on_subscriptions_listen=listen,
         get_tool_input_schema=catalog.input_schema,
     )
 
