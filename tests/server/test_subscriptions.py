@@ -131,3 +131,21 @@ async def test_discover_says_tools_list_changes_are_announced(stack: Stack) -> N
     async with httpx.AsyncClient(timeout=DEADLINE) as client:
         response = await client.post(stack.url(), json=body, headers=headers)
     assert response.json()["result"]["capabilities"]["tools"] == {"listChanged": True}
+
+
+async def test_a_stream_opened_with_a_client_token_ends_when_that_token_is_revoked(stack: Stack) -> None:
+    """On a server requiring API-token auth, revoking the bearer ends its open streams too."""
+    bearer = {"Authorization": f"Bearer {stack.mcp_api_token}"}
+    async with httpx.AsyncClient(timeout=DEADLINE) as agent:
+        body = _listen_body({"toolsListChanged": True}, request_id=9)
+        async with agent.stream("POST", stack.url("auth"), json=body, headers={**MODERN_HEADERS, **bearer}) as response:
+            assert response.status_code == 200
+            stream = Stream(response)
+            assert (await stream.next())["method"] == "notifications/subscriptions/acknowledged"
+            store = stack.app.state.runtime.store
+            for record in await store.list_api_tokens():
+                if record.scope == "mcp":
+                    await store.delete_api_token(record.id)
+            end = await stream.next()
+            assert end["id"] == 9
+            assert "method" not in end

@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 
-from confluence_mcp.errors import InvalidParams, ServiceUnavailable
+from confluence_mcp.errors import InvalidParams, ServiceUnavailable, StoreError
 from confluence_mcp.pipeline import Call, Pipeline
 from confluence_mcp.pipeline.catalog import ToolView
 from confluence_mcp.pipeline.resolver import Resolved, TokenResolver
@@ -130,20 +130,28 @@ class Answers:
         honored = {"toolsListChanged": True} if notifications.get("toolsListChanged") is True else {}
         return Subscription(id=request_id, honored=honored)
 
-    async def changes(self, token: str, resolved: Resolved, subscription: Subscription) -> AsyncIterator[str]:
+    async def changes(
+        self, token: str, resolved: Resolved, subscription: Subscription, bearer: str = ""
+    ) -> AsyncIterator[str]:
         """Yield a notification method each time something the stream asked for changes; end once it is revoked.
 
-        Unasked kinds are never yielded; the stream still ends when its MCP server is deleted or expires.
+        Unasked kinds are never yielded; the stream still ends when its MCP server is deleted or expires, or,
+        on a server requiring API-token auth, when the ``bearer`` that opened it no longer opens it.
         """
-        if self._resolver is None:
+        resolver = self._resolver
+        if resolver is None:
             return
         wanted = bool(subscription.honored.get("toolsListChanged"))
         seen = _listed_names(resolved)
         while True:
             await anyio.sleep(WATCH_SECONDS)
             try:
-                current = await self._resolver.resolve(token)
-            except ServiceUnavailable:  # the store is away for now: keep the stream, look again next time
+                current = await resolver.resolve(token)
+                if current is not None and current.server.require_api_token_auth:
+                    record = await resolver.api_token(bearer) if bearer else None
+                    if record is None or not record.opens_mcp_server(current.server.id):
+                        return
+            except (ServiceUnavailable, StoreError):  # the store is away for now: keep the stream, look again later
                 continue
             if current is None:
                 return

@@ -83,7 +83,7 @@ def build_mcp_server(catalog: Catalog, answers: Answers) -> Server[Any]:
         await ctx.session.send_notification(
             mt.SubscriptionsAcknowledgedNotification(params=ack), related_request_id=ctx.request_id
         )
-        async for _ in answers.changes(token, resolved, subscription):
+        async for _ in answers.changes(token, resolved, subscription, _bearer(ctx)):
             changed = mt.ToolListChangedNotification(params=mt.NotificationParams(_meta=meta))
             await ctx.session.send_notification(changed, related_request_id=ctx.request_id)
         return mt.SubscriptionsListenResult(_meta=meta)
@@ -116,6 +116,13 @@ def _resolved(ctx: ServerRequestContext[Any]) -> tuple[Resolved, str]:
         # Only reachable if the SDK is driven without our endpoint in front (e.g. in-process tests).
         raise MCPError(mt.INVALID_REQUEST, "this MCP server is only reachable at /mcp/<token>")
     return resolved, str(state.get(TOKEN_KEY, ""))
+
+
+def _bearer(ctx: ServerRequestContext[Any]) -> str:
+    """Return the bearer token the request carried (checked by the endpoint already), or an empty string."""
+    request = ctx.request
+    value = request.headers.get("authorization", "") if request is not None else ""
+    return value[7:].strip() if value[:7].lower() == "bearer " else ""
 
 
 class SdkBridge:
