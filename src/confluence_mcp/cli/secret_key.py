@@ -9,10 +9,11 @@ Two ways to hold the key, two ways to rotate:
   ``secrets.previous_keys`` (``CONFLUENCE_MCP_SECRETS__PREVIOUS_KEYS='["OLD"]'``), restart the servers (both keys
   work), then run ``rotate``: it re-encrypts every account under the new key.
 
-Either way every account record is read and written back through the store, whose one sealing function encrypts
-whatever the record holds secret. Token hashes stored unkeyed are re-keyed here; those under a retired key can only
-be re-keyed with the token itself, so each moves when next used, and ``rotate`` says how many are left: remove the
-retired key once none are (a token that never comes back then stops working, as a revoked one would).
+Either way every account record is read and written back through the store, and every store seals accounts with
+``Cipher.sealed``, the one list of an account's secret fields: whatever it lists is re-encrypted. Token hashes
+stored unkeyed are re-keyed here; those under a retired key can only be re-keyed with the token itself, so each
+moves when next used, and ``rotate`` says how many are left: remove the retired key once none are (a token that
+never comes back then stops working, as a revoked one would).
 """
 
 from __future__ import annotations

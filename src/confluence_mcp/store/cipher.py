@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from confluence_mcp.errors import ConfigError, StoreError
+from confluence_mcp.store.base import Account
 from confluence_mcp.store.tokens import TokenHasher
 
 __all__ = [
@@ -63,6 +65,18 @@ class Cipher:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError) as exc:
             raise StoreError("cannot decrypt account secret: wrong secret key?") from exc
+
+    def sealed(self, account: Account) -> Account:
+        """Return ``account`` with every secret it holds encrypted: the one list of an account's secret fields.
+
+        Every store seals through here and ``secrets rotate`` rewrites accounts through the stores, so a secret
+        field added to accounts is encrypted at rest and re-encrypted by a rotation once it is listed here.
+        """
+        return dataclasses.replace(account, secret=self.encrypt(account.secret))
+
+    def opened(self, account: Account) -> Account:
+        """Return a sealed ``account`` with its secrets decrypted (under the current or a previous key)."""
+        return dataclasses.replace(account, secret=self.decrypt(account.secret))
 
 
 def _fernet(key: str, source: str) -> Fernet:

@@ -212,7 +212,7 @@ class MemoryStore:
         del self._api_token_ids_by_hash[token.token_hash]
 
     def _sealed(self, account: Account) -> Account:
-        return dataclasses.replace(account, secret=self._cipher.encrypt(account.secret))
+        return self._cipher.sealed(account)
 
     def _opened(self, account: Account) -> Account:
-        return dataclasses.replace(account, secret=self._cipher.decrypt(account.secret))
+        return self._cipher.opened(account)

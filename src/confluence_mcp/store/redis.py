@@ -401,8 +401,7 @@ class RedisStore:
         pipe.srem(self._key("api-tokens"), token.id)
 
     def _account_json(self, account: Account) -> str:
-        return dump_record(dataclasses.replace(account, secret=self._cipher.encrypt(account.secret)))
+        return dump_record(self._cipher.sealed(account))
 
     def _account_from_json(self, payload: str | bytes) -> Account:
-        account = load_record(Account, payload)
-        return dataclasses.replace(account, secret=self._cipher.decrypt(account.secret))
+        return self._cipher.opened(load_record(Account, payload))

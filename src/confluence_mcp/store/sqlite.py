@@ -346,24 +346,25 @@ class SqliteStore:
             account.instance_url,
             account.auth_type,
             account.username,
-            self._cipher.encrypt(account.secret),
+            self._cipher.sealed(account).secret,
             opt_text(account.api_token_expires_at),
             to_text(account.created_at),
             to_text(account.updated_at),
         )
 
     def _account_from_row(self, row: sqlite3.Row) -> Account:
-        return Account(
+        sealed = Account(
             id=row["id"],
             label=row["label"],
             instance_url=row["instance_url"],
             auth_type=cast(AuthType, row["auth_type"]),
             username=row["username"],
-            secret=self._cipher.decrypt(row["secret_encrypted"]),
+            secret=row["secret_encrypted"],
             api_token_expires_at=opt_datetime(row["api_token_expires_at"]),
             created_at=to_datetime(row["created_at"]),
             updated_at=to_datetime(row["updated_at"]),
         )
+        return self._cipher.opened(sealed)
 
 
 def _execute(db: sqlite3.Connection, sql: str, params: _Params) -> int:
