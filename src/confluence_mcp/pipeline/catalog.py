@@ -6,7 +6,7 @@ import base64
 import binascii
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
@@ -33,6 +33,9 @@ class ToolView:
     tools: tuple[Tool, ...]
     by_name: Mapping[str, Tool]
     pages: tuple[tuple[dict[str, Any], ...], ...]
+    rendered: dict[tuple[object, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+    """Pages as a transport serialized them, by the transport's own key; they live and die with this view, so a
+    dropped view's pages can never be served for another (as an ``id()``-keyed cache could, once ids are reused)."""
 
     def page(self, cursor: str | None) -> tuple[tuple[dict[str, Any], ...], str | None]:
         """Return the page at ``cursor`` and the next cursor; raise ValueError for a bad cursor."""

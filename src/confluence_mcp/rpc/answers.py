@@ -33,11 +33,13 @@ from confluence_mcp.upstream.results import ToolOutcome
 
 @dataclass(frozen=True, slots=True)
 class ToolsPage:
-    """One tools/list page of a view; ``key`` identifies it for transports that cache its serialization."""
+    """One tools/list page of a view; transports cache its serialization in ``rendered`` under ``cursor``."""
 
     tools: tuple[dict[str, Any], ...]
     next_cursor: str | None
-    key: tuple[int, str]
+    cursor: str
+    rendered: dict[tuple[object, ...], Any]
+    """The view's own cache of serialized pages (``ToolView.rendered``), bounded by its pages and eras."""
 
 
 TOOLS_LIST_CHANGED = "notifications/tools/list_changed"
@@ -103,7 +105,7 @@ class Answers:
             tools, next_cursor = view.page(cursor)
         except ValueError as exc:
             raise InvalidParams(f"Invalid cursor: {exc}") from exc
-        return ToolsPage(tools=tools, next_cursor=next_cursor, key=(id(view), cursor or ""))
+        return ToolsPage(tools=tools, next_cursor=next_cursor, cursor=cursor or "", rendered=view.rendered)
 
     async def call_tool(self, token: str, resolved: Resolved | None, params: Mapping[str, Any]) -> ToolOutcome:
         """Answer ``tools/call`` through the pipeline; raise InvalidParams or UnknownTool to refuse it."""

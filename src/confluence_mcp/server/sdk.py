@@ -36,8 +36,6 @@ def build_mcp_server(catalog: Catalog, answers: Answers) -> Server[Any]:
     import mcp.types as mt
     from mcp.server import Server
 
-    wire_pages: dict[tuple[int, str], list[mt.Tool]] = {}
-
     async def list_tools(
         ctx: ServerRequestContext[Any], params: mt.PaginatedRequestParams | None
     ) -> mt.ListToolsResult:
@@ -46,10 +44,11 @@ def build_mcp_server(catalog: Catalog, answers: Answers) -> Server[Any]:
             page = answers.tools_page(resolved.listing, params.cursor if params else None)
         except ConfluenceMcpError as exc:
             raise _mcp_error(exc) from exc
-        tools = wire_pages.get(page.key)
+        key = ("sdk", page.cursor)
+        tools = page.rendered.get(key)
         if tools is None:
             tools = [mt.Tool.model_validate(t) for t in page.tools]
-            wire_pages[page.key] = tools
+            page.rendered[key] = tools
         return mt.ListToolsResult(tools=tools, next_cursor=page.next_cursor)
 
     async def call_tool(ctx: ServerRequestContext[Any], params: mt.CallToolRequestParams) -> mt.CallToolResult:
