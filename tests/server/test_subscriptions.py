@@ -149,3 +149,31 @@ async def test_a_stream_opened_with_a_client_token_ends_when_that_token_is_revok
             end = await stream.next()
             assert end["id"] == 9
             assert "method" not in end
+
+
+@pytest.mark.parametrize(
+    ("accept", "params", "status", "message"),
+    [
+        ("application/json", {"notifications": {}}, 406, "send 'Accept: application/json, text/event-stream'"),
+        (None, {"notifications": {}}, 406, "send 'Accept: application/json, text/event-stream'"),
+        (JSON_HEADERS["Accept"], {}, 400, "'params.notifications' must be an object of the notifications wanted"),
+        (JSON_HEADERS["Accept"], {"notifications": []}, 400, "got an array"),
+    ],
+)
+async def test_a_listen_that_cannot_open_is_refused_saying_what_to_fix(
+    stack: Stack, accept: str | None, params: dict[str, Any], status: int, message: str
+) -> None:
+    """No SSE in Accept is a JSON 406, a missing or non-object filter a -32602, on both paths alike."""
+    body = _listen_body({})
+    body["params"] = {**params, "_meta": body["params"]["_meta"]}
+    headers = {k: v for k, v in MODERN_HEADERS.items() if k != "Accept"}
+    if accept is not None:
+        headers["Accept"] = accept
+    async with httpx.AsyncClient(timeout=DEADLINE) as client:
+        del client.headers["accept"]  # httpx sends */* by default; these cases name their Accept, or send none
+        response = await client.post(stack.url(), json=body, headers=headers)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert response.json()["id"] == "sub-1"
+    assert error["code"] == (-32600 if status == 406 else -32602)
+    assert message in error["message"]

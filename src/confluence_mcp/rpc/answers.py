@@ -13,7 +13,13 @@ from typing import Any
 
 import anyio
 
-from confluence_mcp.errors import InvalidParams, ServiceUnavailable, StoreError
+from confluence_mcp.errors import (
+    ConfluenceMcpError,
+    InvalidParams,
+    ServiceUnavailable,
+    StoreError,
+    StreamNotAccepted,
+)
 from confluence_mcp.pipeline import Call, Pipeline
 from confluence_mcp.pipeline.catalog import ToolView
 from confluence_mcp.pipeline.resolver import Resolved, TokenResolver
@@ -162,6 +168,33 @@ class Answers:
                 seen = names
                 if wanted:
                     yield TOOLS_LIST_CHANGED
+
+
+LISTEN = "subscriptions/listen"
+
+
+def listen_refusal(accept: str | None, message: Mapping[str, Any]) -> ConfluenceMcpError | None:
+    """Return why a 2026-07-28 ``subscriptions/listen`` cannot be opened, naming what to fix, or None when it can.
+
+    Checked before either transport sees it, so both answer alike and better than the SDK's bare 406 or its
+    "Invalid request parameters".
+    """
+    if message.get("method") != LISTEN:
+        return None
+    if accept is None or not any(kind in accept for kind in ("text/event-stream", "text/*", "*/*")):
+        return StreamNotAccepted(
+            "subscriptions/listen answers with a notification stream: "
+            "send 'Accept: application/json, text/event-stream'"
+        )
+    params = message.get("params")
+    notifications = params.get("notifications") if isinstance(params, dict) else None
+    if not isinstance(notifications, dict):
+        got = "it is missing" if notifications is None else f"got {json_type(notifications)}"
+        return InvalidParams(
+            "Invalid params: 'params.notifications' must be an object of the notifications wanted, "
+            f'such as {{"toolsListChanged": true}}; {got}'
+        )
+    return None
 
 
 def _listed_names(resolved: Resolved) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ from confluence_mcp.errors import (
 from confluence_mcp.pipeline.observers.access import CURRENT, RequestRecord
 from confluence_mcp.pipeline.observers.metrics import CallMetrics
 from confluence_mcp.pipeline.resolver import Resolved, TokenResolver
+from confluence_mcp.rpc.answers import listen_refusal
 from confluence_mcp.rpc.envelope import parse_message
 from confluence_mcp.rpc.versions import MODERN_VERSIONS
 from confluence_mcp.server import guards
@@ -106,6 +107,13 @@ class McpEndpoint:
                     self._count(message.get("method"))
                 if record is not None and isinstance(message.get("method"), str):
                     record.method = message["method"][:64]
+            if message is not None and asgi.header(scope, b"mcp-protocol-version") in MODERN_VERSIONS:
+                refusal = listen_refusal(asgi.header(scope, b"accept"), message)
+                if refusal is not None:
+                    request_id = message.get("id")
+                    shown_id = request_id if isinstance(request_id, str | int) else None
+                    await guards.send_refusal(send, refusal, request_id=shown_id, modern=True)
+                    return
             lean = self.lean
             if (
                 message is not None
