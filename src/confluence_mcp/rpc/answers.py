@@ -75,6 +75,11 @@ class Answers:
         self._pipeline = pipeline
         self._resolver = resolver
         """Where listen streams look their MCP server up again; None: streams end at once (tests without one)."""
+        self._closing = anyio.Event()
+
+    def close_streams(self) -> None:
+        """End every open listen stream with its closing frame (at shutdown, so none holds the graceful timeout)."""
+        self._closing.set()
 
     @staticmethod
     def initialize(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -152,7 +157,10 @@ class Answers:
         wanted = bool(subscription.honored.get("toolsListChanged"))
         seen = _listed_names(resolved)
         while True:
-            await anyio.sleep(WATCH_SECONDS)
+            with anyio.move_on_after(WATCH_SECONDS):
+                await self._closing.wait()
+            if self._closing.is_set():
+                return
             try:
                 current = await resolver.resolve(token)
                 if current is not None and current.server.require_api_token_auth:

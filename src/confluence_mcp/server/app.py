@@ -109,6 +109,7 @@ def create_app(
     runtime.extra["sdk"] = sdk
     runtime.extra["pipeline"] = pipeline
     runtime.extra["metrics"] = metrics
+    runtime.extra["answers"] = answers
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -123,6 +124,7 @@ def create_app(
                     if audit is not None:
                         tasks.start_soon(audit.run, the_store)
                     yield
+                    answers.close_streams()
                     tasks.cancel_scope.cancel()
             finally:
                 if audit is not None:  # the writer has stopped; what it had not written yet goes now

@@ -219,6 +219,10 @@ class FrontDoor:
         self.app = app
         self.endpoint = endpoint
 
+    def close_streams(self) -> None:
+        """End every open ``subscriptions/listen`` stream gracefully (``GracefulServer`` calls it on shutdown)."""
+        self.app.state.runtime.extra["answers"].close_streams()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route one ASGI call."""
         if scope["type"] == "http" and scope["method"] == "POST":
