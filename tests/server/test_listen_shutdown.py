@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import signal
-import sys
 from pathlib import Path
 
 import anyio
@@ -14,6 +12,7 @@ import httpx
 import pytest
 
 from confluence_mcp.store.cipher import generate_key
+from tests.support.processes import serve_process
 from tests.support.servers import free_port
 from tests.support.stack import JSON_HEADERS
 
@@ -40,7 +39,6 @@ async def test_sigterm_closes_a_listen_stream_gracefully_long_before_the_shutdow
         f"servers:\n  - token: '{token}'\n    account: acme\n",
         encoding="utf-8",
     )
-    command = [sys.executable, "-m", "confluence_mcp", "serve", "--config", str(config)]
     meta = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
     body = {
         "jsonrpc": "2.0",
@@ -49,30 +47,16 @@ async def test_sigterm_closes_a_listen_stream_gracefully_long_before_the_shutdow
         "params": {"notifications": {"toolsListChanged": True}, "_meta": meta},
     }
     headers = {**JSON_HEADERS, "MCP-Protocol-Version": MODERN, "Mcp-Method": "subscriptions/listen"}
-    async with (
-        await anyio.open_process(command, env={**os.environ}) as process,
-        httpx.AsyncClient(timeout=30) as client,
-    ):
-        try:
-            with anyio.fail_after(30):
-                while True:
-                    try:
-                        if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        await anyio.sleep(0.02)
-            url = f"http://127.0.0.1:{port}/mcp/{token}"
-            async with client.stream("POST", url, json=body, headers=headers) as response:
-                frames = (json.loads(line[5:]) async for line in response.aiter_lines() if line.startswith("data:"))
-                with anyio.fail_after(10):
-                    ack = await anext(frames)
-                    assert ack["method"] == "notifications/subscriptions/acknowledged"
-                    process.send_signal(signal.SIGTERM)
-                    end = await anext(frames)
-            assert end["id"] == "bye"
-            assert end["result"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "bye"
-            with anyio.fail_after(20):
-                assert await process.wait() in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it caught
-        finally:
-            if process.returncode is None:
-                process.kill()
+    async with serve_process(config, port) as process, httpx.AsyncClient(timeout=30) as client:
+        url = f"http://127.0.0.1:{port}/mcp/{token}"
+        async with client.stream("POST", url, json=body, headers=headers) as response:
+            frames = (json.loads(line[5:]) async for line in response.aiter_lines() if line.startswith("data:"))
+            with anyio.fail_after(10):
+                ack = await anext(frames)
+                assert ack["method"] == "notifications/subscriptions/acknowledged"
+                process.send_signal(signal.SIGTERM)
+                end = await anext(frames)
+        assert end["id"] == "bye"
+        assert end["result"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "bye"
+        with anyio.fail_after(20):
+            assert await process.wait() in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it caught
