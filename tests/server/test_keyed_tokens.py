@@ -7,9 +7,13 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from confluence_mcp.store.base import ApiToken, McpServer
-from confluence_mcp.store.cipher import generate_key
+from confluence_mcp.server.app import create_app, wrap
+from confluence_mcp.store.base import Account, ApiToken, McpServer
+from confluence_mcp.store.cipher import Cipher, generate_key
+from confluence_mcp.store.memory import MemoryStore
 from confluence_mcp.store.tokens import TokenHasher, hash_token, mint_api_token, mint_mcp_token, new_id
+from tests.support.admin import admin_settings
+from tests.support.servers import serve_asgi
 from tests.support.stack import JSON_HEADERS, Stack, running_stack
 
 pytestmark = pytest.mark.anyio
@@ -82,3 +86,25 @@ async def test_a_token_hashed_under_a_retired_key_works_and_moves_to_the_new_key
 async def test_an_unknown_token_is_404_under_every_candidate_hash(stack: Stack) -> None:
     """Trying older hashes never lets a token in that no hash of it was stored under."""
     assert (await _ping(stack, mint_mcp_token())).status_code == 404
+
+
+async def test_start_up_rekeys_every_unkeyed_hash_an_earlier_version_stored() -> None:
+    """A store written before keyed hashes holds none of them once a server has started on it."""
+    settings = admin_settings()
+    assert settings.secrets.key is not None
+    cipher = Cipher.from_key(settings.secrets.key.get_secret_value())
+    store = MemoryStore(cipher=cipher)
+    await store.open()
+    token, api_token = mint_mcp_token(), mint_api_token()
+    now = datetime.now(UTC)
+    await store.create_account(Account("acc", "a", "https://acme.atlassian.net", "basic", "u", "s", None, now, now))
+    await store.create_mcp_server(McpServer("srv", "old", "acc", hash_token(token), (), (), False, None, now, now))
+    await store.create_api_token(ApiToken("tok", "old", hash_token(api_token), now, None, "admin"))
+    try:
+        async with serve_asgi(wrap(create_app(settings, store=store)), server=settings.server):
+            pass  # the start-up alone
+        assert (await store.get_mcp_server("srv")).token_hash == cipher.hasher.hash(token)
+        (stored,) = await store.list_api_tokens()
+        assert stored.token_hash == cipher.hasher.hash(api_token)
+    finally:
+        await store.close()

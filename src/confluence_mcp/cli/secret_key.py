@@ -27,7 +27,6 @@ import anyio
 from confluence_mcp.cli.context import add_settings_options, settings_from
 from confluence_mcp.errors import ConfigError
 from confluence_mcp.settings import SECRET_KEY_ENV, Settings
-from confluence_mcp.store.base import ApiToken, McpServer, Store, TokenKind
 from confluence_mcp.store.cipher import (
     KEY_FILE,
     PREVIOUS_KEYS_FILE,
@@ -37,7 +36,7 @@ from confluence_mcp.store.cipher import (
     read_previous_keys,
     write_key_files,
 )
-from confluence_mcp.store.tokens import TokenHasher
+from confluence_mcp.store.rekeying import rekey_unkeyed
 
 __all__ = ["add_commands"]
 
@@ -101,23 +100,7 @@ async def _reseal(settings: Settings, cipher: Cipher) -> tuple[int, int, int]:
         accounts = await store.list_accounts()  # decrypted under whichever key sealed each
         for account in accounts:
             await store.update_account(account)  # sealed again, under the current key
-        unkeyed, retired = await _rekey_tokens(store, cipher.hasher)
+        unkeyed, retired = await rekey_unkeyed(store, cipher.hasher)
     finally:
         await store.close()
     return len(accounts), unkeyed, retired
-
-
-async def _rekey_tokens(store: Store, hasher: TokenHasher) -> tuple[int, int]:
-    records: list[McpServer | ApiToken] = [*await store.list_mcp_servers(), *await store.list_api_tokens()]
-    unkeyed = retired = 0
-    for record in records:
-        if hasher.is_current(record.token_hash):
-            continue
-        keyed = hasher.from_unkeyed(record.token_hash)
-        if keyed is None:
-            retired += 1
-            continue
-        kind: TokenKind = "mcp_server" if isinstance(record, McpServer) else "api_token"
-        if await store.rekey_token(kind, record.id, record.token_hash, keyed):
-            unkeyed += 1
-    return unkeyed, retired

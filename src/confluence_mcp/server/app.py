@@ -39,6 +39,7 @@ from confluence_mcp.store.cipher import (
     read_previous_keys,
 )
 from confluence_mcp.store.opening import open_store
+from confluence_mcp.store.rekeying import rekey_unkeyed
 from confluence_mcp.upstream.client import UpstreamClient, open_sender
 
 log = logging.getLogger("confluence_mcp.server")
@@ -117,6 +118,9 @@ def create_app(
             await the_store.open()
         try:
             await load_static_config(settings, the_store, catalog.tools, cipher.hasher)
+            moved, _ = await rekey_unkeyed(the_store, cipher.hasher)  # a store dump then holds no unkeyed hash
+            if moved:
+                log.info("re-keyed %d token hashes stored unkeyed by an earlier version", moved)
             try:
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(sdk.run)
