@@ -54,6 +54,29 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+_OUR_ERROR_LINE = re.compile(r"^confluence_mcp\.errors\.\w+: (.+)$")
+
+
+class StartupErrorFilter(logging.Filter):
+    """Shortens uvicorn's start-up traceback to its last line when one of our errors caused it.
+
+    Our errors already name the key, file or record at fault (``servers[0].account: no account with id 'x'``);
+    the traceback around them only adds the server's file paths. A failure of any other kind keeps it: a bug
+    needs its traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite a start-up traceback whose last line is ours; never drops a record."""
+        message = record.msg
+        if record.name == "uvicorn.error" and isinstance(message, str) and message.startswith("Traceback"):
+            last = message.rstrip().rsplit("\n", 1)[-1]
+            match = _OUR_ERROR_LINE.match(last)
+            if match is not None:
+                record.msg = "start-up failed: " + without_file_paths(match.group(1))
+                record.args = None
+        return True
+
+
 def _as_tuple(args: Any) -> tuple[Any, ...]:
     return args if isinstance(args, tuple) else (args,)
 
@@ -91,7 +114,7 @@ def log_config(level: str, fmt: str = "text") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": RedactingFilter}},
+        "filters": {"redact": {"()": RedactingFilter}, "startup": {"()": StartupErrorFilter}},
         "formatters": {
             "default": {"()": JsonFormatter}
             if json_lines
@@ -99,7 +122,7 @@ def log_config(level: str, fmt: str = "text") -> dict[str, Any]:
             "access": {"()": JsonFormatter} if json_lines else {"format": "%(asctime)s access %(message)s"},
         },
         "handlers": {
-            "default": {"class": "logging.StreamHandler", "formatter": "default", "filters": ["redact"]},
+            "default": {"class": "logging.StreamHandler", "formatter": "default", "filters": ["startup", "redact"]},
             "access": {"class": "logging.StreamHandler", "formatter": "access", "filters": ["redact"]},
         },
         "loggers": {

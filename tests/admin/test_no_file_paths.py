@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,13 +13,13 @@ import httpx
 import pytest
 
 from confluence_mcp.cli import main
-from confluence_mcp.logs import without_file_paths
+from confluence_mcp.logs import StartupErrorFilter, without_file_paths
 from confluence_mcp.server.app import create_app, wrap
 from confluence_mcp.settings import Settings
 from confluence_mcp.store.base import ApiToken
 from confluence_mcp.store.cipher import generate_key
 from confluence_mcp.store.tokens import mint_api_token, new_id
-from tests.support.servers import serve_asgi
+from tests.support.servers import free_port, serve_asgi
 
 
 @pytest.fixture
@@ -98,3 +101,36 @@ def test_cli_errors_about_settings_and_key_files_show_no_absolute_path(
         assert str(tmp_path) not in error, error
     assert "missing.yaml" in errors[0]
     assert errors[1].startswith("confluence-mcp: error: .../broken.yaml: invalid YAML at line 2, column 1: ")
+
+
+def test_a_settings_error_at_start_up_is_one_line_without_a_traceback(tmp_path: Path) -> None:
+    """serve with a declared server on an unknown account: one error line naming the key; no paths, no traceback."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"server:\n  port: {free_port()}\nstore:\n  url: 'memory://'\nsecrets:\n  key: '{generate_key()}'\n"
+        f"servers:\n  - token: 'cmcp_{'a' * 40}'\n    account: nope\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "confluence_mcp", "serve", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 3
+    errors = [line for line in done.stderr.splitlines() if " ERROR " in line]
+    assert any(line.endswith("start-up failed: servers[0].account: no account with id 'nope'") for line in errors)
+    assert "Traceback" not in done.stderr
+    assert all(str(tmp_path) not in line for line in errors)
+
+
+def test_a_start_up_failure_that_is_not_ours_keeps_its_traceback() -> None:
+    """A bug needs its traceback: only tracebacks ending in one of our errors are shortened."""
+    ours = 'Traceback (most recent call last):\n  File "/x/app.py", line 1\nconfluence_mcp.errors.ConfigError: a: b\n'
+    bug = "Traceback (most recent call last):\n  File \"/x/app.py\", line 1\nKeyError: 'x'\n"
+    records = [logging.makeLogRecord({"name": "uvicorn.error", "msg": text}) for text in (ours, bug)]
+    for record in records:
+        StartupErrorFilter().filter(record)
+    assert records[0].getMessage() == "start-up failed: a: b"
+    assert records[1].getMessage() == bug
