@@ -47,8 +47,10 @@ def test_absolute_file_paths_are_shortened_to_their_name(text: str, shown: str) 
 
 
 @pytest.mark.anyio
-async def test_a_failing_sqlite_store_answers_the_admin_api_without_its_path(tmp_path: Path) -> None:
-    """A corrupted database file: the admin API answers a JSON error that does not say where the file lives."""
+async def test_a_failing_sqlite_store_answers_the_admin_api_without_its_path(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken database: the admin API answers JSON that does not say where the file lives; the log does."""
     database = tmp_path / "deep" / "confluence-mcp.db"
     settings = Settings.model_validate({"secrets": {"key": generate_key()}, "store": {"url": f"sqlite:///{database}"}})
     app = create_app(settings)
@@ -69,6 +71,7 @@ async def test_a_failing_sqlite_store_answers_the_admin_api_without_its_path(tmp
     assert failed.headers["content-type"].startswith("application/json")
     assert str(tmp_path) not in failed.text
     assert failed.json()["error"] in {"store_error", "service_unavailable", "internal_error"}
+    assert any(str(database) in record.getMessage() for record in caplog.records)
 
 
 def _cli_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

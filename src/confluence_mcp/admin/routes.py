@@ -45,7 +45,15 @@ from confluence_mcp.admin.models import (
 from confluence_mcp.admin.openapi import OperationSpec, build_document
 from confluence_mcp.admin.service import AdminService, NewMcpServer
 from confluence_mcp.asgi import Receive, Scope, Send
-from confluence_mcp.errors import BodyTooLarge, ConfluenceMcpError, MalformedJson, MethodNotAllowed, PayloadTooLarge
+from confluence_mcp.errors import (
+    BodyTooLarge,
+    ConfluenceMcpError,
+    MalformedJson,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    StoreError,
+)
 from confluence_mcp.store.base import Account, AuditPage, McpServer
 
 __all__ = ["OPENAPI_PATH", "account_view", "admin_routes", "audit_page_view", "mcp_server_view"]
@@ -88,6 +96,8 @@ class _Resource:
         try:
             response = await self._answer(request)
         except ConfluenceMcpError as exc:
+            if isinstance(exc, StoreError) and not isinstance(exc, NotFound):  # the full text, paths too, is logged
+                log.warning("admin API %s %s: %s", request.method, self._path, exc)
             response = error_response(exc)
         except Exception:  # top-level handler: a bug still answers JSON, and the traceback goes to the log only
             log.exception("admin API %s %s failed", request.method, self._path)
