@@ -40,15 +40,21 @@ async def read_body(receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def replay(body: bytes) -> Receive:
-    """Return a receive callable that yields ``body`` once, then waits like a quiet client."""
+def replay(body: bytes, then: Receive | None = None) -> Receive:
+    """Return a receive callable that yields ``body`` once, then what ``then`` receives (a disconnect without it).
+
+    A streamed answer (``subscriptions/listen``) watches ``receive`` for the client hanging up, so it needs the
+    connection's own receive after the body, not an immediate disconnect.
+    """
     sent = False
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> Message:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
+        if then is not None:
+            return await then()
         return {"type": "http.disconnect"}
 
     return receive

@@ -27,6 +27,7 @@
     │   ├── UnknownMcpServer   404: unknown, revoked or expired token
     │   ├── ApiTokenRequired   401 with WWW-Authenticate
     │   ├── BodyTooLarge       413
+    │   ├── StreamNotAccepted  406: a streamed answer (subscriptions/listen) without Accept: text/event-stream
     │   ├── ServiceStarting    503 while the SDK loads
     │   ├── ServiceUnavailable 503 with Retry-After when the store cannot answer
     │   ├── CallsThrottled     429 with Retry-After: over a fair-share limit
@@ -97,6 +98,7 @@ __all__ = [
     "SpecError",
     "StorageUnreadable",
     "StoreError",
+    "StreamNotAccepted",
     "ToolCallFailed",
     "Unauthorized",
     "UnknownMcpServer",
@@ -244,6 +246,10 @@ class ApiTokenRequired(RequestRefused):
 
 class BodyTooLarge(RequestRefused):
     """The request body passed the configured limit."""
+
+
+class StreamNotAccepted(RequestRefused):
+    """A method answered only as an SSE stream was sent without ``text/event-stream`` in Accept."""
 
 
 class ServiceStarting(RequestRefused):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,27 @@ from typing import Any
 _MCP_PATH = re.compile(r"(/mcp/)[^/\s\"?]+")
 _WELL_KNOWN = re.compile(r"(/\.well-known/[^\s\"]*?/mcp/)[^/\s\"?]+")
 _BEARER = re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/\\-])/[^\s'\"(),;]+")
+
+
+def without_file_paths(text: str) -> str:
+    """Return ``text`` with each absolute file path shortened to ``.../<file name>`` (for answers, not logs).
+
+    Only a path whose first directory exists here is shortened, so URL paths (``/wiki/api/v2/pages``) stay whole;
+    what an admin client or a CLI user sees then never maps the server's file system.
+    """
+
+    def shortened(match: re.Match[str]) -> str:
+        path = match.group(0).rstrip(".:")
+        top = path.split("/", 2)[1]
+        if not top or not os.path.isdir("/" + top):
+            return match.group(0)
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        return f".../{name}" + match.group(0)[len(path) :]
+
+    return _ABSOLUTE_PATH.sub(shortened, text)
 
 
 def redact(text: str) -> str:
@@ -29,6 +51,29 @@ class RedactingFilter(logging.Filter):
             record.msg = redact(record.msg)
         if record.args:
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in _as_tuple(record.args))
+        return True
+
+
+_OUR_ERROR_LINE = re.compile(r"^confluence_mcp\.errors\.\w+: (.+)$")
+
+
+class StartupErrorFilter(logging.Filter):
+    """Shortens uvicorn's start-up traceback to its last line when one of our errors caused it.
+
+    Our errors already name the key, file or record at fault (``servers[0].account: no account with id 'x'``);
+    the traceback around them only adds the server's file paths. A failure of any other kind keeps it: a bug
+    needs its traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite a start-up traceback whose last line is ours; never drops a record."""
+        message = record.msg
+        if record.name == "uvicorn.error" and isinstance(message, str) and message.startswith("Traceback"):
+            last = message.rstrip().rsplit("\n", 1)[-1]
+            match = _OUR_ERROR_LINE.match(last)
+            if match is not None:
+                record.msg = "start-up failed: " + without_file_paths(match.group(1))
+                record.args = None
         return True
 
 
@@ -69,7 +114,7 @@ def log_config(level: str, fmt: str = "text") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": RedactingFilter}},
+        "filters": {"redact": {"()": RedactingFilter}, "startup": {"()": StartupErrorFilter}},
         "formatters": {
             "default": {"()": JsonFormatter}
             if json_lines
@@ -77,7 +122,7 @@ def log_config(level: str, fmt: str = "text") -> dict[str, Any]:
             "access": {"()": JsonFormatter} if json_lines else {"format": "%(asctime)s access %(message)s"},
         },
         "handlers": {
-            "default": {"class": "logging.StreamHandler", "formatter": "default", "filters": ["redact"]},
+            "default": {"class": "logging.StreamHandler", "formatter": "default", "filters": ["startup", "redact"]},
             "access": {"class": "logging.StreamHandler", "formatter": "access", "filters": ["redact"]},
         },
         "loggers": {

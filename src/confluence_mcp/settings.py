@@ -145,6 +145,9 @@ class UpstreamSettings(_Model):
     allowed_hosts: tuple[str, ...] = DEFAULT_UPSTREAM_HOSTS
     """Hosts accounts may use: globs ('*.atlassian.net') for public https names; an exact entry ('127.0.0.1',
     'wiki.corp.example') also allows an IP literal, a loopback name, private addresses and plain http for it."""
+    ca_bundle: Path | None = None
+    """A PEM file of CA certificates trusted for upstream TLS in addition to certifi's (a site behind an internal CA);
+    both transports use it. Absent: certifi's public CAs only."""
     allow_http: bool = False
     """Deprecated: also allow plain http for hosts a wildcard entry matches (an exact entry already allows it)."""
     retry: RetrySettings = RetrySettings()
@@ -232,6 +235,10 @@ class SecretSettings(_Model):
 
     key: SecretStr | None = None
     """A Fernet key; or set CONFLUENCE_MCP_SECRET_KEY. Embedded defaults create data/secret.key."""
+    previous_keys: tuple[SecretStr, ...] = ()
+    """Keys retired by a rotation: account secrets still decrypt and tokens are still found under them (and re-keyed
+    when used); ``confluence-mcp secrets rotate`` re-encrypts under ``key``. Embedded defaults keep them in
+    data/secret.previous-keys."""
 
 
 class StaticAuth(_Model):
@@ -393,7 +400,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+            raise ConfigError(f"{path}: invalid YAML{_yaml_problem(exc)}") from exc
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -419,6 +426,14 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         source = _environment_source(first["loc"]) or (str(path) if path else "settings")
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{source}: {where}: {first['msg']}{more}") from exc
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Return where and what the YAML problem is, on one line (PyYAML's own text spans several)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{where}: {problem}"
 
 
 def _environment_source(loc: tuple[int | str, ...]) -> str | None:

@@ -15,8 +15,9 @@ from confluence_mcp.errors import ConfigError, InvalidInput
 from confluence_mcp.openapi import default_documents, generate_tools
 from confluence_mcp.server.app import create_app
 from confluence_mcp.settings import Settings
+from confluence_mcp.store.cipher import generate_key
 from confluence_mcp.store.memory import MemoryStore
-from confluence_mcp.store.tokens import hash_token
+from confluence_mcp.store.tokens import TokenHasher, hash_token
 from tests.support.admin import admin_settings, iso_in
 from tests.support.stack import SERVERS, stack_settings
 
@@ -242,3 +243,22 @@ async def test_an_account_whose_atlassian_token_expired_still_loads_with_a_warni
     assert (
         "accounts[0].api_token_expires_at: the Atlassian API token expired at 2000-01-01T00:00:00+00:00" in caplog.text
     )
+
+
+async def test_a_declared_server_stored_unkeyed_is_rekeyed_at_start_and_keeps_its_id(store: MemoryStore) -> None:
+    """Upgrading to keyed hashes (or rotating the key) rewrites a declared server's hash in place, same id."""
+    tokens = {name: f"cmcp_{name:_<40}" for name in SERVERS}
+    settings = stack_settings("http://127.0.0.1:9", tokens)
+    await load_static_config(settings, store, TOOLS)  # as before keyed hashes: unkeyed
+    before = {server.id for server in await store.list_mcp_servers()}
+    hasher = TokenHasher([generate_key()])
+
+    await load_static_config(settings, store, TOOLS, hasher)
+
+    after = await store.list_mcp_servers()
+    assert {server.id for server in after} == before
+    now = datetime.now(UTC)
+    assert await store.find_mcp_server_by_token_hash(hash_token(tokens["all"]), now) is None
+    found = await store.find_mcp_server_by_token_hash(hasher.hash(tokens["all"]), now)
+    assert found is not None
+    assert found.name == "all"

@@ -71,6 +71,11 @@ def stored_mcp_servers(data_dir: Path) -> list[McpServer]:
     return _stored(data_dir, lambda store: store.list_mcp_servers())
 
 
+def stored_hash(data_dir: Path, token: str) -> str:
+    """Return the keyed hash a token is stored under with the secret key in ``data_dir``."""
+    return secret_cipher(load_settings(None, data_dir=data_dir)).hasher.hash(token)
+
+
 # api-tokens
 
 
@@ -85,7 +90,8 @@ def test_api_tokens_create_prints_the_token_alone_on_the_last_line(
     assert token == token.strip()
     (record,) = stored_api_tokens(tmp_path)
     assert record.name == "ci"
-    assert record.token_hash == hash_token(token)
+    assert record.token_hash == stored_hash(tmp_path, token)  # keyed by the data dir's secret key
+    assert record.token_hash != hash_token(token)
     assert record.expires_at is not None
     assert abs(record.expires_at - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
     assert all(token not in line for line in out[:-1])
@@ -227,7 +233,11 @@ def test_mcp_create_prints_a_url_that_works_on_a_server_over_the_same_data_dir(
     assert url.startswith(prefix)
     token = url.removeprefix(prefix)
     (server,) = stored_mcp_servers(tmp_path)
-    assert (server.token_hash, server.methods, server.tags) == (hash_token(token), ("read",), ("pages", "spaces"))
+    assert (server.token_hash, server.methods, server.tags) == (
+        stored_hash(tmp_path, token),
+        ("read",),
+        ("pages", "spaces"),
+    )
     assert all(token not in line for line in out[:-1])
 
     async def tools_list() -> httpx.Response:

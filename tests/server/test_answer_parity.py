@@ -92,6 +92,8 @@ REQUESTS = [
     Case("ping", "ping", None, lean_eras=LEGACY),
     Case("notification", "notifications/initialized", None),
     Case("unknown method", "resources/list", {}),
+    # A listen that opens streams forever; this one cannot open (no filter), so every era answers at once.
+    Case("subscriptions/listen without a filter", "subscriptions/listen", {}),
     Case("tools/list", "tools/list", {}, lean_eras=ALL),
     Case("tools/list, no params", "tools/list", None, lean_eras=ALL),
     Case("tools/list, page 2", "tools/list", {"cursor": encode_cursor(1)}, lean_eras=ALL),

@@ -48,6 +48,8 @@ SCENARIOS = [
 #   JSON, so our tools return text (and structured) content only.
 # - json-schema-2020-12: expects a tool whose inputSchema keeps `$defs` and a `$ref` to it; our generator inlines
 #   every `$ref` into a flat schema on purpose.
+# - subscriptions/listen (2026-07-28) has no scenario in 0.1.16; tests/server/test_subscriptions.py checks its
+#   acknowledgement, subscription-id tags and filtering on both request paths.
 # - server-sse-polling, server-sse-multiple-streams (SEP-1699): they need a session id and SSE streams; against a
 #   stateless JSON server they report only WARNING/INFO "not applicable" checks and test nothing more than
 #   server-initialize does.

@@ -509,3 +509,24 @@ async def test_a_server_over_its_fair_share_gets_429_with_retry_after_and_nothin
         assert stack.sim.requests == []
         other = await stack.call("list_all_confluence_spaces", {}, server="read")
         assert other["isError"] is False
+
+
+async def test_trailing_slash_is_answered_in_place_and_no_redirect_echoes_the_token(stack: Stack) -> None:
+    """``/mcp/<token>/`` answers like ``/mcp/<token>``; no method or path gets a Location carrying the token."""
+    token = stack.tokens["all"]
+    ping = {"jsonrpc": "2.0", "id": 7, "method": "ping"}
+    async with httpx.AsyncClient(follow_redirects=False) as client:
+        answered = await client.post(stack.url() + "/", json=ping, headers=JSON_HEADERS)
+        assert answered.status_code == 200
+        assert answered.json() == {"jsonrpc": "2.0", "id": 7, "result": {}}
+        for method, path in [
+            ("GET", f"/mcp/{token}/"),
+            ("DELETE", f"/mcp/{token}/"),
+            ("POST", f"/mcp/{token}//"),
+            ("GET", f"/mcp/{token}/x/"),
+            ("GET", "/healthz/"),
+        ]:
+            response = await client.request(method, stack.base_url + path, headers=JSON_HEADERS)
+            assert not response.is_redirect, (method, path, response.status_code)
+            assert "location" not in response.headers
+            assert token not in response.text

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from anyio.abc import Process
 
 from confluence_mcp.simulator import SEED, create_simulator
 from confluence_mcp.store.cipher import generate_key
+from tests.support.processes import serve_process
 from tests.support.redis_server import run_redis_server
 from tests.support.servers import free_port, serve_asgi
 from tests.support.stack import JSON_HEADERS, SIM_API_TOKEN, SIM_EMAIL
@@ -41,26 +39,6 @@ def _config(path: Path, port: int, redis_url: str, key: str) -> Path:
     return path
 
 
-@asynccontextmanager
-async def _server_process(config: Path, port: int) -> AsyncIterator[Process]:
-    command = [sys.executable, "-m", "confluence_mcp", "serve", "--config", str(config)]
-    async with await anyio.open_process(command, env={**os.environ}) as process:
-        try:
-            with anyio.fail_after(30):
-                async with httpx.AsyncClient() as client:
-                    while True:
-                        try:
-                            if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                                break
-                        except httpx.TransportError:
-                            await anyio.sleep(0.02)
-            yield process
-        finally:
-            process.terminate()
-            with anyio.move_on_after(10):
-                await process.wait()
-
-
 async def _rpc(url: str, method: str, params: dict[str, Any]) -> httpx.Response:
     async with httpx.AsyncClient(timeout=10) as client:
         body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
@@ -82,8 +60,8 @@ async def test_mcp_server_created_on_one_process_works_on_the_other_and_revocati
     api_token = bootstrap.stdout.decode().strip().splitlines()[-1]
     async with (
         serve_asgi(sim.app) as sim_url,
-        _server_process(config_a, port_a),
-        _server_process(config_b, port_b),
+        serve_process(config_a, port_a),
+        serve_process(config_b, port_b),
         httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port_a}", headers={"Authorization": f"Bearer {api_token}"}
         ) as admin,

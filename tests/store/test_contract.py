@@ -375,6 +375,44 @@ async def test_mcp_server_token_hash_cannot_change_on_update(store: Store) -> No
     assert await store.find_mcp_server_by_token_hash(hash_token("new token"), real_now()) is None
 
 
+async def test_rekeyed_token_hashes_find_the_same_records_and_the_old_hashes_nothing(store: Store) -> None:
+    """rekey_token moves an MCP server's and an API token's hash, keeping every other field and the expiry."""
+    await store.create_account(an_account())
+    expiry = real_now() + timedelta(hours=1)
+    server = an_mcp_server(expires_at=expiry)
+    token = an_api_token(expires_at=expiry)
+    await store.create_mcp_server(server)
+    await store.create_api_token(token)
+
+    assert await store.rekey_token("mcp_server", server.id, server.token_hash, hash_token("rekeyed server"))
+    assert await store.rekey_token("api_token", token.id, token.token_hash, hash_token("rekeyed token"))
+
+    now = real_now()
+    assert await store.find_mcp_server_by_token_hash(hash_token("rekeyed server"), now) == dataclasses.replace(
+        server, token_hash=hash_token("rekeyed server")
+    )
+    assert await store.find_api_token_by_hash(hash_token("rekeyed token"), now) == dataclasses.replace(
+        token, token_hash=hash_token("rekeyed token")
+    )
+    assert await store.find_mcp_server_by_token_hash(server.token_hash, now) is None
+    assert await store.find_api_token_by_hash(token.token_hash, now) is None
+    # A second rekey from the old hash (another replica got there first) changes nothing.
+    assert not await store.rekey_token("mcp_server", server.id, server.token_hash, hash_token("third"))
+    assert not await store.rekey_token("api_token", "tok_missing", token.token_hash, hash_token("third"))
+    assert await store.find_mcp_server_by_token_hash(hash_token("third"), now) is None
+
+
+async def test_rekey_to_a_hash_in_use_is_refused(store: Store) -> None:
+    """Two MCP servers never end up under one token hash."""
+    await store.create_account(an_account())
+    await store.create_mcp_server(an_mcp_server("srv_1"))
+    await store.create_mcp_server(an_mcp_server("srv_2"))
+    taken = an_mcp_server("srv_2").token_hash
+    with pytest.raises(StoreError, match="token hash already in use"):
+        await store.rekey_token("mcp_server", "srv_1", an_mcp_server("srv_1").token_hash, taken)
+    assert (await store.get_mcp_server("srv_1")).token_hash == an_mcp_server("srv_1").token_hash
+
+
 async def test_deleted_mcp_server_is_gone_and_its_token_resolves_to_nothing(store: Store) -> None:
     """Deleting an MCP server revokes its URL at once and leaves the account in place."""
     await store.create_account(an_account())

@@ -58,8 +58,9 @@ class Stack:
 
     async def server_id(self, name: str) -> str:
         """Return the store id of the named server."""
-        server = await self.app.state.runtime.store.find_mcp_server_by_token_hash(
-            hash_token(self.tokens[name]), datetime.now(UTC)
+        runtime = self.app.state.runtime
+        server = await runtime.store.find_mcp_server_by_token_hash(
+            runtime.cipher.hasher.hash(self.tokens[name]), datetime.now(UTC)
         )
         assert server is not None, name
         server_id: str = server.id

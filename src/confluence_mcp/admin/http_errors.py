@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 
 from confluence_mcp.error_answers import HttpAnswer, answer_for
 from confluence_mcp.errors import ConfluenceMcpError, HttpProblem, InvalidInput
+from confluence_mcp.logs import without_file_paths
 
 __all__ = ["error_response", "internal_error_response"]
 
@@ -38,7 +39,8 @@ def error_response(exc: ConfluenceMcpError) -> JSONResponse:
         answer = _INTERNAL
     details: Any = exc.details if isinstance(exc, InvalidInput) else None
     headers = exc.headers if isinstance(exc, HttpProblem) else None
-    body = {"error": answer.error, "message": str(exc), "details": details}
+    # A store or settings error may name a file; the server's file system is not the client's business.
+    body = {"error": answer.error, "message": without_file_paths(str(exc)), "details": details}
     return JSONResponse(body, status_code=answer.status, headers=headers)
 
 

@@ -48,7 +48,15 @@ from confluence_mcp.admin.openapi import OperationSpec, build_document
 from confluence_mcp.admin.service import AdminService
 from confluence_mcp.admin.views import account_view, audit_page_view, created_view, mcp_server_view, saved_view
 from confluence_mcp.asgi import Receive, Scope, Send
-from confluence_mcp.errors import BodyTooLarge, ConfluenceMcpError, MalformedJson, MethodNotAllowed, PayloadTooLarge
+from confluence_mcp.errors import (
+    BodyTooLarge,
+    ConfluenceMcpError,
+    MalformedJson,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    StoreError,
+)
 
 __all__ = ["OPENAPI_PATH", "admin_routes", "admin_service"]
 
@@ -93,6 +101,8 @@ class _Resource:
         try:
             response = await self._answer(request)
         except ConfluenceMcpError as exc:
+            if isinstance(exc, StoreError) and not isinstance(exc, NotFound):  # the full text, paths too, is logged
+                log.warning("admin API %s %s: %s", request.method, self._path, exc)
             response = error_response(exc)
         except Exception:  # top-level handler: a bug still answers JSON, and the traceback goes to the log only
             log.exception("admin API %s %s failed", request.method, self._path)
@@ -116,6 +126,7 @@ def admin_service(runtime: Any, actor: str) -> AdminService:
         runtime.settings,
         lambda: runtime.catalog.tools,
         on_change=runtime.resolver.invalidate,  # so a revoked URL dies at once in this process
+        hasher=runtime.cipher.hasher,
         auditor=None if runtime.audit is None else Auditor(actor, runtime.audit.append, runtime.audit.new_id),
         checker=None
         if runtime.upstream is None

@@ -45,7 +45,7 @@ from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings
 from confluence_mcp.store.base import Account, ApiToken, AuditFilter, AuditPage, McpServer, Store, TokenScope
 from confluence_mcp.store.cipher import Cipher
-from confluence_mcp.store.tokens import hash_token, mint_api_token, mint_mcp_token, new_id
+from confluence_mcp.store.tokens import TokenHasher, mint_api_token, mint_mcp_token, new_id
 
 __all__ = ["AdminService", "CheckedAccount", "NewApiToken", "NewMcpServer"]
 
@@ -110,11 +110,14 @@ class AdminService:
         auditor: Auditor | None = None,
         checker: ConnectionChecker | None = None,
         cipher: Cipher | None = None,
+        hasher: TokenHasher | None = None,
     ) -> None:
         self._store = store
         self._checker = checker
         """Tests new or changed credentials before they are saved; None (rule-only tests) checks nothing."""
         self._cipher = cipher
+        self._hash = (hasher or TokenHasher(())).hash
+        """How new tokens are stored: keyed by the server's secret key (``Cipher.hasher``); unkeyed without one."""
         self.auditor = auditor
         """Who makes this service's changes and where their audit records go; None records nothing."""
         self._settings = settings
@@ -227,7 +230,7 @@ class AdminService:
         """Check filters and expiry, mint a token and store the server; the token is returned this once."""
         await self._store.get_account(account_id)
         token = mint_mcp_token()
-        server = new_mcp_server(new_id("mcp"), account_id, hash_token(token), body, self._tools(), self._clock())
+        server = new_mcp_server(new_id("mcp"), account_id, self._hash(token), body, self._tools(), self._clock())
         await self._store.create_mcp_server(server)
         self._on_change()
         return NewMcpServer(server=server, token=token, url=self.mcp_url(token))
@@ -324,7 +327,7 @@ class AdminService:
         record = ApiToken(
             id=new_id("tok"),
             name=label,
-            token_hash=hash_token(token),
+            token_hash=self._hash(token),
             created_at=now,
             expires_at=expiry(expires_at, now, "expires_at"),
             scope=checked_scope,

@@ -29,7 +29,7 @@ from confluence_mcp.errors import ConfigError, InvalidInput, NotFound
 from confluence_mcp.openapi import Tool
 from confluence_mcp.settings import Settings, StaticAccount, StaticServer, UpstreamSettings
 from confluence_mcp.store.base import Account, McpServer, Store
-from confluence_mcp.store.tokens import hash_token
+from confluence_mcp.store.tokens import TokenHasher, hash_token
 
 __all__ = ["STATIC_SERVER_PREFIX", "load_static_config", "with_cloud_id"]
 
@@ -39,9 +39,15 @@ STATIC_SERVER_PREFIX = "static-"
 """Ids of MCP servers declared in the settings file start with this; the admin API refuses to change them."""
 
 
-async def load_static_config(settings: Settings, store: Store, tools: Sequence[Tool]) -> None:
-    """Check every declared account and MCP server with the admin rules, then create or replace them."""
+async def load_static_config(
+    settings: Settings, store: Store, tools: Sequence[Tool], hasher: TokenHasher | None = None
+) -> None:
+    """Check every declared account and MCP server with the admin rules, then create or replace them.
+
+    Declared tokens are stored under ``hasher``'s keyed hash; one stored under an older hash is re-keyed in place.
+    """
     now = datetime.now(UTC)
+    hasher = hasher or TokenHasher(())
     accounts = [_account(item, f"accounts[{i}]", settings.upstream, now) for i, item in enumerate(settings.accounts)]
     stored = {account.id: await _stored_account(store, account.id) for account in accounts}
     for index, account in enumerate(accounts):
@@ -58,7 +64,7 @@ async def load_static_config(settings: Settings, store: Store, tools: Sequence[T
                 await store.get_account(entry.account)
             except NotFound as exc:
                 raise ConfigError(f"{key}.account: no account with id {entry.account!r}") from exc
-        server = _server(entry, key, tools, now)
+        server = _server(entry, key, tools, now, hasher)
         if server.expires_at is not None and server.expires_at <= now:
             log.warning("%s (%s) expired at %s: not loaded", key, server.name, server.expires_at.isoformat())
             expired.append(server)
@@ -72,10 +78,12 @@ async def load_static_config(settings: Settings, store: Store, tools: Sequence[T
             await store.update_account(replace(account, created_at=existing.created_at))
     for server in servers:
         try:
-            await store.get_mcp_server(server.id)
+            stored_server = await store.get_mcp_server(server.id)
         except NotFound:
             await store.create_mcp_server(server)
         else:
+            if stored_server.token_hash != server.token_hash:  # written before keyed hashes, or under an older key
+                await store.rekey_token("mcp_server", server.id, stored_server.token_hash, server.token_hash)
             await store.update_mcp_server(server)
     for server in expired:
         with contextlib.suppress(NotFound):
@@ -129,7 +137,7 @@ def _check_site_change(stored: Account | None, account: Account, key: str) -> No
         require_credentials_for_new_site(stored.instance_url, account.instance_url, new_credentials=not same)
 
 
-def _server(entry: StaticServer, key: str, tools: Sequence[Tool], now: datetime) -> McpServer:
+def _server(entry: StaticServer, key: str, tools: Sequence[Tool], now: datetime, hasher: TokenHasher) -> McpServer:
     config: dict[str, object] = {
         "methods": list(entry.methods),
         "tags": list(entry.tags),
@@ -145,12 +153,15 @@ def _server(entry: StaticServer, key: str, tools: Sequence[Tool], now: datetime)
     if entry.hide_deprecated is not None:
         config["hide_deprecated"] = entry.hide_deprecated
     body = {"name": entry.name, "config": config, "expires_at": entry.expires_at}
-    token_hash = hash_token(entry.token.get_secret_value())
+    secret = entry.token.get_secret_value()
+    token_hash = hasher.hash(secret)
+    # The id stays what it was before keyed hashes, so a rotation or an upgrade keeps each declared server's id.
+    stable_id = f"{STATIC_SERVER_PREFIX}{hash_token(secret)[:16]}"
     with _named_by(key):
         checked = parse_input(McpServerInput, body)
         # Every rule but the creation-time expiry window (see the module docstring); the caller sorts out the past.
         server = new_mcp_server(
-            f"{STATIC_SERVER_PREFIX}{token_hash[:16]}",
+            stable_id,
             entry.account,
             token_hash,
             checked.model_copy(update={"expires_at": None}),

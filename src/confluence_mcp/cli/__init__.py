@@ -1,4 +1,4 @@
-"""The command line: serve, tools, accounts, mcp, api-tokens, audit, convert; one module per command group.
+"""The command line: serve, tools, accounts, mcp, api-tokens, audit, convert, secrets; one module per command group.
 
 Each group module adds its subcommands with ``add_commands``; a handler returns the exit code. Our errors,
 and ``ValueError`` from flag parsing, print one line on stderr and exit 2.
@@ -11,8 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from confluence_mcp import __version__
-from confluence_mcp.cli import accounts, api_tokens, audit, convert, mcp, serve, tools
+from confluence_mcp.cli import accounts, api_tokens, audit, convert, mcp, secret_key, serve, tools
 from confluence_mcp.errors import ConfluenceMcpError
+from confluence_mcp.logs import without_file_paths
 
 __all__ = ["main"]
 
@@ -28,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = handler(args)
     except (ConfluenceMcpError, ValueError) as exc:
-        print(f"confluence-mcp: error: {exc}", file=sys.stderr)
+        print(f"confluence-mcp: error: {without_file_paths(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -39,6 +40,6 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="confluence-mcp", description="Confluence Cloud as MCP tools.")
     parser.add_argument("--version", action="version", version=f"confluence-mcp {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for group in (tools, serve, accounts, mcp, api_tokens, audit, convert):
+    for group in (tools, serve, accounts, mcp, api_tokens, audit, convert, secret_key):
         group.add_commands(commands)
     return parser

@@ -92,6 +92,7 @@ async def _with_service(settings: Settings, command: Command, args: argparse.Nam
             auditor=auditor,
             checker=ConnectionChecker(upstream, api_url=settings.atlassian.api_url),
             cipher=cipher,
+            hasher=cipher.hasher,
         )
         return await command(service, args)
     finally:

@@ -72,7 +72,7 @@ def run_demo(base: Settings, options: dict[str, Any]) -> int:
     import uvicorn
 
     from confluence_mcp.server.app import create_app, wrap
-    from confluence_mcp.server.listener import uvicorn_config
+    from confluence_mcp.server.listener import GracefulServer, uvicorn_config
     from confluence_mcp.simulator import create_simulator
 
     sim_port = _free_port()
@@ -82,7 +82,7 @@ def run_demo(base: Settings, options: dict[str, Any]) -> int:
     site = uvicorn.Server(
         uvicorn.Config(simulator.app, host="127.0.0.1", port=sim_port, log_level="warning", access_log=False)
     )
-    ours = uvicorn.Server(uvicorn_config(wrap(create_app(settings)), settings.server, **options))
+    ours = GracefulServer(uvicorn_config(wrap(create_app(settings)), settings.server, **options))
     print(banner(f"{settings.public_url}/mcp/{token}", sim_port), flush=True)
 
     async def both() -> None:

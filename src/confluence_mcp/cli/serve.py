@@ -29,11 +29,9 @@ def add_commands(commands: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from confluence_mcp.logs import log_config
     from confluence_mcp.server.app import create_app, wrap
-    from confluence_mcp.server.listener import reserve_descriptors, uvicorn_config
+    from confluence_mcp.server.listener import GracefulServer, reserve_descriptors, uvicorn_config
 
     settings = settings_from(args)
     config = log_config(settings.log_level, settings.logging.format)
@@ -53,7 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
         return run_demo(settings, options)
     app = wrap(create_app(settings))
     _note_running_url(settings)
-    server = uvicorn.Server(uvicorn_config(app, settings.server, **options))
+    server = GracefulServer(uvicorn_config(app, settings.server, **options))
     try:
         server.run()
     finally:

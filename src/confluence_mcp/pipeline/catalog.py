@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
@@ -29,6 +30,10 @@ from confluence_mcp.pipeline.updates import SafeUpdate, safe_update_tool, safe_u
 from confluence_mcp.policy.filters import ToolFilter, visible_tools
 from confluence_mcp.upstream.request import RequestPlan, UpstreamRequest
 
+VIEW_CACHE_LIMIT = 256
+"""Filtered views kept at most, least recently used dropped first; a view is rebuilt on demand, and cursors
+are stateless page numbers, so a dropped view costs one rebuild and never invalidates a cursor."""
+
 
 @dataclass(frozen=True, slots=True)
 class ToolView:
@@ -37,6 +42,9 @@ class ToolView:
     tools: tuple[Tool, ...]
     by_name: Mapping[str, Tool]
     pages: tuple[tuple[dict[str, Any], ...], ...]
+    rendered: dict[tuple[object, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+    """Pages as a transport serialized them, by the transport's own key; they live and die with this view, so a
+    dropped view's pages can never be served for another (as an ``id()``-keyed cache could, once ids are reused)."""
 
     def page(self, cursor: str | None) -> tuple[tuple[dict[str, Any], ...], str | None]:
         """Return the page at ``cursor`` and the next cursor; raise ValueError for a bad cursor."""
@@ -123,19 +131,29 @@ class Catalog:
         """v1 tool -> the served v2 tool doing the same, named when Confluence answers a v1 tool 410 Gone."""
         self._validators: dict[str, Draft202012Validator] = {}
         self._wire = {t.name: _wire_tool(t) for t in self.tools}
-        self._views: dict[ToolFilter, ToolView] = {}
+        self._views: OrderedDict[ToolFilter, ToolView] = OrderedDict()
         self._discovery: ToolView | None = None
 
     def view(self, tool_filter: ToolFilter) -> ToolView:
         """Return the (cached) view for ``tool_filter``."""
-        view = self._views.get(tool_filter)
-        if view is None:
-            tools = visible_tools(self.tools, tool_filter)
-            wire = [self._wire[t.name] for t in tools]
-            pages = tuple(tuple(wire[i : i + self.page_size]) for i in range(0, len(wire), self.page_size))
-            view = ToolView(tools=tools, by_name={t.name: t for t in tools}, pages=pages)
-            self._views[tool_filter] = view
+        views = self._views
+        view = views.get(tool_filter)
+        if view is not None:
+            views.move_to_end(tool_filter)
+            return view
+        tools = visible_tools(self.tools, tool_filter)
+        wire = [self._wire[t.name] for t in tools]
+        pages = tuple(tuple(wire[i : i + self.page_size]) for i in range(0, len(wire), self.page_size))
+        view = ToolView(tools=tools, by_name={t.name: t for t in tools}, pages=pages)
+        views[tool_filter] = view
+        if len(views) > VIEW_CACHE_LIMIT:  # every MCP server may bring its own filters: keep memory bounded
+            views.popitem(last=False)
         return view
+
+    @property
+    def cached_views(self) -> int:
+        """Return how many filtered views are cached now (at most ``VIEW_CACHE_LIMIT``)."""
+        return len(self._views)
 
     def discovery_view(self) -> ToolView:
         """Return what tools/list shows in discovery mode: the three meta tools, on one page."""

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from confluence_mcp.atlassian import OAuthRefresher, OAuthTokens, gateway_base
 from confluence_mcp.errors import NotFound, ServiceUnavailable, StoreError, ToolCallFailed
 from confluence_mcp.pipeline.catalog import Catalog, ToolView
 from confluence_mcp.policy.filters import ToolFilter
 from confluence_mcp.settings import AtlassianSettings
-from confluence_mcp.store.base import Account, ApiToken, McpServer, Store, is_expired
-from confluence_mcp.store.tokens import hash_token
+from confluence_mcp.store.base import Account, ApiToken, McpServer, Store, TokenKind, is_expired
+from confluence_mcp.store.tokens import TokenHasher
 from confluence_mcp.upstream.target import Target
+
+log = logging.getLogger("confluence_mcp.resolver")
+
+_Record = TypeVar("_Record", McpServer, ApiToken)
 
 CACHE_LIMIT = 10_000
 """Entries each cache holds at most; a full cache is emptied, which bounds memory under a flood of random tokens."""
@@ -50,12 +56,14 @@ class TokenResolver:
         ttl: float,
         atlassian: AtlassianSettings | None = None,
         refresher: OAuthRefresher | None = None,
+        hasher: TokenHasher | None = None,
     ) -> None:
         self._store = store
         self._catalog = catalog
         self._ttl = ttl
         self._atlassian = atlassian or AtlassianSettings()
         self._refresher = refresher or OAuthRefresher(store, self._atlassian)
+        self._hasher = hasher or TokenHasher(())
         # Both caches key on the token's hash, never on what it is asked to open: the scope decision is made
         # per request from the cached record, so one answer can never leak to another server or route.
         self._servers: dict[str, tuple[float, Resolved | None]] = {}
@@ -71,14 +79,14 @@ class TokenResolver:
 
         Raises ServiceUnavailable when the store cannot answer.
         """
-        token_hash = hash_token(token)
+        token_hash = self._hasher.hash(token)
         now_mono = time.monotonic()
         hit = self._servers.get(token_hash)
         if hit is not None and hit[0] > now_mono:
             resolved = hit[1]
         else:
             try:
-                resolved = await self._load(token_hash)
+                resolved = await self._load(token)
             except StoreError as exc:  # a store outage is not an unknown token: say so, and let clients retry
                 raise ServiceUnavailable("The MCP server registry is unavailable; retry shortly") from exc
             if len(self._servers) >= CACHE_LIMIT:
@@ -89,11 +97,16 @@ class TokenResolver:
             return None
         return resolved
 
-    async def _load(self, token_hash: str) -> Resolved | None:
-        server = await self._store.find_mcp_server_by_token_hash(token_hash, datetime.now(UTC))
-        # The lookup is by hash, so timing reveals nothing about the token; the constant-time check
-        # below also guards against a store that matched loosely.
-        if server is None or not hmac.compare_digest(server.token_hash, token_hash):
+    async def _load(self, token: str) -> Resolved | None:
+        server = None
+        for token_hash in self._hasher.candidates(token):  # the current key's hash, older keys', then unkeyed
+            found = await self._store.find_mcp_server_by_token_hash(token_hash, datetime.now(UTC))
+            # The lookup is by hash, so timing reveals nothing about the token; the constant-time check
+            # below also guards against a store that matched loosely.
+            if found is not None and hmac.compare_digest(found.token_hash, token_hash):
+                server = await self._rekeyed(found, token)
+                break
+        if server is None:
             return None
         try:
             account = await self._store.get_account(server.account_id)
@@ -119,15 +132,19 @@ class TokenResolver:
 
         Unknown, revoked and expired tokens all give None. Raises StoreError when the store cannot answer.
         """
-        token_hash = hash_token(token)
+        token_hash = self._hasher.hash(token)
         now_mono = time.monotonic()
         hit = self._api_tokens.get(token_hash)
         if hit is not None and hit[0] > now_mono:
             record = hit[1]
         else:
-            found = await self._store.find_api_token_by_hash(token_hash, datetime.now(UTC))
-            # As for MCP servers: found by hash, then compared in constant time against a loosely matching store.
-            record = found if found is not None and hmac.compare_digest(found.token_hash, token_hash) else None
+            record = None
+            for candidate in self._hasher.candidates(token):
+                found = await self._store.find_api_token_by_hash(candidate, datetime.now(UTC))
+                # As for MCP servers: found by hash, then compared in constant time against a loosely matching store.
+                if found is not None and hmac.compare_digest(found.token_hash, candidate):
+                    record = await self._rekeyed(found, token)
+                    break
             if len(self._api_tokens) >= CACHE_LIMIT:
                 self._api_tokens.clear()
             self._api_tokens[token_hash] = (now_mono + self._ttl, record)
@@ -135,6 +152,19 @@ class TokenResolver:
         if record is not None and is_expired(record.expires_at, datetime.now(UTC)):
             return None
         return record
+
+    async def _rekeyed(self, record: _Record, token: str) -> _Record:
+        """Return ``record`` stored under the current key's hash, moving it there when an older hash found it."""
+        current = self._hasher.hash(token)
+        if record.token_hash == current:
+            return record
+        kind: TokenKind = "mcp_server" if isinstance(record, McpServer) else "api_token"
+        try:
+            await self._store.rekey_token(kind, record.id, record.token_hash, current)
+        except StoreError:  # the next request tries again; the record is found by its older hash meanwhile
+            log.warning("re-keying the token hash of %s failed", record.id, exc_info=True)
+            return record
+        return replace(record, token_hash=current)
 
 
 def target_for_account(account: Account, *, api_url: str = AtlassianSettings().api_url) -> Target:

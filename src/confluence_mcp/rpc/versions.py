@@ -16,6 +16,10 @@ MODERN_VERSIONS = frozenset({"2026-07-28"})
 SERVER_NAME = "confluence-mcp"
 SERVER_INFO: dict[str, Any] = {"name": SERVER_NAME, "version": __version__}
 CAPABILITIES: dict[str, Any] = {"tools": {"listChanged": False}}
+"""What the handshake era is told: no change notifications (a stateless JSON server has no stream to carry them)."""
+MODERN_CAPABILITIES: dict[str, Any] = {"tools": {"listChanged": True}}
+"""What 2026-07-28 is told: tools/list changes are announced on ``subscriptions/listen`` streams, which we serve."""
+SUBSCRIPTION_ID_META = "io.modelcontextprotocol/subscriptionId"
 
 META_VERSION = "io.modelcontextprotocol/protocolVersion"
 META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"

@@ -32,8 +32,15 @@ from confluence_mcp.server.sdk import SdkBridge
 from confluence_mcp.settings import SECRET_KEY_ENV, AuditSettings, Settings
 from confluence_mcp.store.audit_queue import AuditQueue
 from confluence_mcp.store.base import Store
-from confluence_mcp.store.cipher import Cipher, load_or_create_key_file
+from confluence_mcp.store.cipher import (
+    KEY_FILE,
+    PREVIOUS_KEYS_FILE,
+    Cipher,
+    load_or_create_key_file,
+    read_previous_keys,
+)
 from confluence_mcp.store.opening import open_store
+from confluence_mcp.store.rekeying import rekey_unkeyed
 from confluence_mcp.upstream.client import UpstreamClient, open_sender
 
 log = logging.getLogger("confluence_mcp.server")
@@ -57,13 +64,16 @@ class Runtime:
 
 def secret_cipher(settings: Settings) -> Cipher:
     """Return the cipher for account secrets; refuse to start without a key unless on embedded defaults."""
+    previous = [key.get_secret_value() for key in settings.secrets.previous_keys]
     if settings.secrets.key is not None:
-        return Cipher.from_key(settings.secrets.key.get_secret_value(), source="secrets.key")
+        return Cipher.from_keys(settings.secrets.key.get_secret_value(), previous, source="secrets.key")
     env_key = os.environ.get(SECRET_KEY_ENV)
     if env_key:
-        return Cipher.from_key(env_key, source=SECRET_KEY_ENV)
+        return Cipher.from_keys(env_key, previous, source=SECRET_KEY_ENV)
     if settings.embedded_defaults:
-        return Cipher.from_key(load_or_create_key_file(settings.data_dir / "secret.key"), source="data/secret.key")
+        key = load_or_create_key_file(settings.data_dir / KEY_FILE)
+        previous.extend(read_previous_keys(settings.data_dir / PREVIOUS_KEYS_FILE))
+        return Cipher.from_keys(key, previous, source=f"data/{KEY_FILE}")
     raise ConfigError(
         f"secrets.key: no secret key for encrypting account secrets; set secrets.key or {SECRET_KEY_ENV} "
         "(generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
@@ -84,7 +94,12 @@ def create_app(
     catalog = Catalog(generate_tools(documents), page_size=settings.server.tools_page_size, extras=SERVER_TOOLS)
     refresher = OAuthRefresher(the_store, settings.atlassian)
     resolver = TokenResolver(
-        the_store, catalog, ttl=settings.server.token_cache_seconds, atlassian=settings.atlassian, refresher=refresher
+        the_store,
+        catalog,
+        ttl=settings.server.token_cache_seconds,
+        atlassian=settings.atlassian,
+        refresher=refresher,
+        hasher=cipher.hasher,
     )
     upstream = UpstreamClient(open_sender(settings.upstream, transport), settings.upstream.retry)
     metrics = CallMetrics(t.name for t in catalog.tools)
@@ -100,7 +115,7 @@ def create_app(
         results=settings.results,
         upstream_settings=settings.upstream,
     )
-    answers = Answers(pipeline)
+    answers = Answers(pipeline, resolver)
     sdk = SdkBridge(catalog, answers, max_body_bytes=settings.server.max_body_bytes)
     runtime = Runtime(
         settings=settings,
@@ -115,13 +130,17 @@ def create_app(
     runtime.extra["pipeline"] = pipeline
     runtime.extra["metrics"] = metrics
     runtime.extra["oauth_refresher"] = refresher
+    runtime.extra["answers"] = answers
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if owns_store:
             await the_store.open()
         try:
-            await load_static_config(settings, the_store, catalog.tools)
+            await load_static_config(settings, the_store, catalog.tools, cipher.hasher)
+            moved, _ = await rekey_unkeyed(the_store, cipher.hasher)  # a store dump then holds no unkeyed hash
+            if moved:
+                log.info("re-keyed %d token hashes stored unkeyed by an earlier version", moved)
             try:
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(sdk.run)
@@ -129,6 +148,7 @@ def create_app(
                     if audit is not None:
                         tasks.start_soon(audit.run, the_store)
                     yield
+                    answers.close_streams()
                     tasks.cancel_scope.cancel()
             finally:
                 if audit is not None:  # the writer has stopped; what it had not written yet goes now
@@ -141,7 +161,9 @@ def create_app(
     lean = LeanPath(answers) if settings.server.fast_path else None
     access_log = settings.logging.format == "json"
     endpoint = McpEndpoint(sdk, resolver, settings.server, lean, metrics=metrics, access_log=access_log)
-    routes: list[BaseRoute] = [Route("/mcp/{token}", endpoint, methods=["POST"]), *health_routes()]
+    # ``/mcp/<token>/`` is answered in place: a redirect would echo the token in a Location header.
+    mcp_routes = [Route(path, endpoint, methods=["POST"]) for path in ("/mcp/{token}", "/mcp/{token}/")]
+    routes: list[BaseRoute] = [*mcp_routes, *health_routes()]
     from confluence_mcp.admin.routes import admin_routes  # the admin API lives in its own package
 
     routes.extend(admin_routes())
@@ -150,6 +172,7 @@ def create_app(
 
         routes.append(Mount(UI_PREFIX, app=ui_app()))
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.router.redirect_slashes = False  # no path (an MCP URL with its token) is ever sent back in a Location
     app.state.runtime = runtime
     app.state.mcp_endpoint = endpoint
     return app

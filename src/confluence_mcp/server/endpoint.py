@@ -25,6 +25,7 @@ from confluence_mcp.errors import (
 from confluence_mcp.pipeline.observers.access import CURRENT, RequestRecord
 from confluence_mcp.pipeline.observers.metrics import CallMetrics
 from confluence_mcp.pipeline.resolver import Resolved, TokenResolver
+from confluence_mcp.rpc.answers import listen_refusal
 from confluence_mcp.rpc.envelope import parse_message
 from confluence_mcp.rpc.versions import MODERN_VERSIONS
 from confluence_mcp.server import guards
@@ -106,6 +107,13 @@ class McpEndpoint:
                     self._count(message.get("method"))
                 if record is not None and isinstance(message.get("method"), str):
                     record.method = message["method"][:64]
+            if message is not None and asgi.header(scope, b"mcp-protocol-version") in MODERN_VERSIONS:
+                refusal = listen_refusal(asgi.header(scope, b"accept"), message)
+                if refusal is not None:
+                    request_id = message.get("id")
+                    shown_id = request_id if isinstance(request_id, str | int) else None
+                    await guards.send_refusal(send, refusal, request_id=shown_id, modern=True)
+                    return
             lean = self.lean
             if (
                 message is not None
@@ -116,7 +124,7 @@ class McpEndpoint:
             state = scope.setdefault("state", {})
             state[RESOLVED_KEY] = resolved
             state[TOKEN_KEY] = token
-            await self._sdk.handle(scope, asgi.replay(body), _with_state_headers(state, send))
+            await self._sdk.handle(scope, asgi.replay(body, receive), _with_state_headers(state, send))
         except RequestRefused as exc:
             await guards.send_refusal(send, exc)
         except ProtocolError as exc:
@@ -211,12 +219,16 @@ class FrontDoor:
         self.app = app
         self.endpoint = endpoint
 
+    def close_streams(self) -> None:
+        """End every open ``subscriptions/listen`` stream gracefully (``GracefulServer`` calls it on shutdown)."""
+        self.app.state.runtime.extra["answers"].close_streams()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route one ASGI call."""
         if scope["type"] == "http" and scope["method"] == "POST":
             path: str = scope["path"]
             if path.startswith("/mcp/"):
-                token = path[5:]
+                token = path[5:].removesuffix("/")  # the same URL with a trailing slash, answered without a redirect
                 if token and "/" not in token:
                     scope["path_params"] = {"token": token}
                     await self.endpoint(scope, receive, send)

@@ -20,7 +20,6 @@ from confluence_mcp.rpc.answers import Answers
 from confluence_mcp.rpc.versions import HANDSHAKE_VERSIONS, META_CAPABILITIES, META_VERSION, MODERN_VERSIONS
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
-_PAGE_CACHE_LIMIT = 4096  # views are few; the bound only guards against misuse
 
 
 class LeanPath:
@@ -28,7 +27,6 @@ class LeanPath:
 
     def __init__(self, answers: Answers) -> None:
         self._answers = answers
-        self._list_pages: dict[tuple[int, str, bool], bytes] = {}
 
     async def try_handle(
         self, scope: Scope, message: dict[str, Any], token: str, resolved: Resolved, send: Send
@@ -73,12 +71,11 @@ class LeanPath:
 
     def _list(self, resolved: Resolved, params: Mapping[str, Any], modern: bool) -> bytes:
         page = self._answers.tools_page(resolved.listing, params.get("cursor"))
-        key = (*page.key, modern)
-        result = self._list_pages.get(key)
-        if result is None:
+        key = ("lean", page.cursor, modern)
+        result = page.rendered.get(key)
+        if not isinstance(result, bytes):
             result = wire.tools_page_result(page, modern)
-            if len(self._list_pages) < _PAGE_CACHE_LIMIT:
-                self._list_pages[key] = result
+            page.rendered[key] = result
         return result
 
 

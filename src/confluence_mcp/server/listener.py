@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import uvicorn
@@ -10,7 +11,7 @@ import uvicorn
 from confluence_mcp.server.coalescing import BoundedConfig, CoalescingHttpToolsProtocol
 from confluence_mcp.settings import ServerSettings, Settings
 
-__all__ = ["reserve_descriptors", "uvicorn_config"]
+__all__ = ["GracefulServer", "reserve_descriptors", "uvicorn_config"]
 
 log = logging.getLogger("confluence_mcp.server")
 
@@ -37,6 +38,21 @@ def uvicorn_config(app: Any, server: ServerSettings, **options: Any) -> uvicorn.
         timeout_keep_alive=server.keep_alive_timeout_seconds,  # uvicorn says int; it only reaches call_later
         **options,
     )
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's Server that, as shutdown begins, ends open ``subscriptions/listen`` streams with their closing frame.
+
+    A stream never finishes by itself, so without this each would hold the stop for all of
+    ``server.shutdown_timeout_seconds`` and then be cut without one.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Close the streams of the app (when it has any), then shut down as uvicorn does."""
+        close = getattr(self.config.app, "close_streams", None)
+        if callable(close):
+            close()
+        await super().shutdown(sockets)
 
 
 def reserve_descriptors(settings: Settings) -> None:

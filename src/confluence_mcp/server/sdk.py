@@ -19,7 +19,7 @@ from confluence_mcp.errors import ConfluenceMcpError, ServiceStarting
 from confluence_mcp.pipeline.catalog import Catalog
 from confluence_mcp.pipeline.resolver import Resolved
 from confluence_mcp.rpc.answers import Answers, call_result
-from confluence_mcp.rpc.versions import INSTRUCTIONS, SERVER_INFO, SERVER_NAME
+from confluence_mcp.rpc.versions import INSTRUCTIONS, MODERN_VERSIONS, SERVER_INFO, SERVER_NAME
 from confluence_mcp.server import guards
 from confluence_mcp.server.keys import HEADERS_KEY, RESOLVED_KEY, TOKEN_KEY
 
@@ -36,8 +36,6 @@ def build_mcp_server(catalog: Catalog, answers: Answers) -> Server[Any]:
     import mcp.types as mt
     from mcp.server import Server
 
-    wire_pages: dict[tuple[int, str], list[mt.Tool]] = {}
-
     async def list_tools(
         ctx: ServerRequestContext[Any], params: mt.PaginatedRequestParams | None
     ) -> mt.ListToolsResult:
@@ -46,10 +44,11 @@ def build_mcp_server(catalog: Catalog, answers: Answers) -> Server[Any]:
             page = answers.tools_page(resolved.listing, params.cursor if params else None)
         except ConfluenceMcpError as exc:
             raise _mcp_error(exc) from exc
-        tools = wire_pages.get(page.key)
+        key = ("sdk", page.cursor)
+        tools = page.rendered.get(key)
         if tools is None:
             tools = [mt.Tool.model_validate(t) for t in page.tools]
-            wire_pages[page.key] = tools
+            page.rendered[key] = tools
         return mt.ListToolsResult(tools=tools, next_cursor=page.next_cursor)
 
     async def call_tool(ctx: ServerRequestContext[Any], params: mt.CallToolRequestParams) -> mt.CallToolResult:
@@ -62,12 +61,39 @@ def build_mcp_server(catalog: Catalog, answers: Answers) -> Server[Any]:
             ctx.request.scope.setdefault("state", {})[HEADERS_KEY] = outcome.headers  # type: ignore[union-attr]
         return mt.CallToolResult.model_validate(call_result(outcome))
 
+    async def listen(
+        ctx: ServerRequestContext[Any], params: mt.SubscriptionsListenRequestParams
+    ) -> mt.SubscriptionsListenResult:
+        from mcp import MCPError
+
+        if ctx.protocol_version not in MODERN_VERSIONS:  # the handshake era has no such method
+            raise MCPError(mt.METHOD_NOT_FOUND, "Method not found")
+        resolved, token = _resolved(ctx)
+        try:
+            subscription = answers.subscription(
+                ctx.request_id, params.notifications.model_dump(by_alias=True, exclude_none=True)
+            )
+        except ConfluenceMcpError as exc:
+            raise _mcp_error(exc) from exc
+        meta = subscription.meta
+        honored = mt.SubscriptionFilter.model_validate(subscription.honored)
+        # The acknowledgement is the stream's first frame; then one frame per change asked for, each tagged.
+        ack = mt.SubscriptionsAcknowledgedNotificationParams(notifications=honored, _meta=meta)
+        await ctx.session.send_notification(
+            mt.SubscriptionsAcknowledgedNotification(params=ack), related_request_id=ctx.request_id
+        )
+        async for _ in answers.changes(token, resolved, subscription, _bearer(ctx)):
+            changed = mt.ToolListChangedNotification(params=mt.NotificationParams(_meta=meta))
+            await ctx.session.send_notification(changed, related_request_id=ctx.request_id)
+        return mt.SubscriptionsListenResult(_meta=meta)
+
     return Server(
         SERVER_NAME,
         version=SERVER_INFO["version"],
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        on_subscriptions_listen=listen,
         get_tool_input_schema=catalog.input_schema,
     )
 
@@ -89,6 +115,13 @@ def _resolved(ctx: ServerRequestContext[Any]) -> tuple[Resolved, str]:
         # Only reachable if the SDK is driven without our endpoint in front (e.g. in-process tests).
         raise MCPError(mt.INVALID_REQUEST, "this MCP server is only reachable at /mcp/<token>")
     return resolved, str(state.get(TOKEN_KEY, ""))
+
+
+def _bearer(ctx: ServerRequestContext[Any]) -> str:
+    """Return the bearer token the request carried (checked by the endpoint already), or an empty string."""
+    request = ctx.request
+    value = request.headers.get("authorization", "") if request is not None else ""
+    return value[7:].strip() if value[:7].lower() == "bearer " else ""
 
 
 class SdkBridge:

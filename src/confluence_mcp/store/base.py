@@ -17,6 +17,8 @@ AuthType = Literal["basic", "bearer", "scoped", "oauth"]
 token, and oauth: 3LO tokens (``secret`` holds them as JSON), both on the gateway's ``/ex/confluence/{cloud_id}``."""
 ToolExposure = Literal["all", "discovery"]
 TokenScope = Literal["admin", "mcp"]
+TokenKind = Literal["mcp_server", "api_token"]
+"""Which record a token hash belongs to: an MCP server's URL token or an API token."""
 DEFAULT_MAX_LIMIT = 100
 """The largest ``limit`` a list tool passes upstream unless the MCP server says otherwise."""
 MAX_LIMIT_CEILING = 250
@@ -236,6 +238,9 @@ class Store(Protocol):
 
     async def find_api_token_by_hash(self, token_hash: str, now: datetime) -> ApiToken | None:
         """Return the live API token with this hash, or None if missing or expired at ``now``."""
+
+    async def rekey_token(self, kind: TokenKind, record_id: str, old_hash: str, new_hash: str) -> bool:
+        """Replace a record's token hash (after a key change); False when it no longer has ``old_hash``."""
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         """Store audit records (a batch, in one write where the backend allows)."""

@@ -15,6 +15,7 @@ from confluence_mcp.store.base import (
     AuditPage,
     AuditRecord,
     McpServer,
+    TokenKind,
     is_expired,
     oldest_first,
 )
@@ -161,6 +162,24 @@ class MemoryStore:
         token = None if token_id is None else self._api_tokens[token_id]
         return None if token is None or is_expired(token.expires_at, now) else token
 
+    async def rekey_token(self, kind: TokenKind, record_id: str, old_hash: str, new_hash: str) -> bool:
+        """Replace a record's token hash (after a key change); False when it no longer has ``old_hash``."""
+        records: dict[str, McpServer] | dict[str, ApiToken]
+        records, index = (
+            (self._servers, self._server_ids_by_hash)
+            if kind == "mcp_server"
+            else (self._api_tokens, self._api_token_ids_by_hash)
+        )
+        record = records.get(record_id)
+        if record is None or record.token_hash != old_hash:
+            return False
+        if new_hash in index:
+            raise StoreError(f"{record_id!r}: token hash already in use")
+        records[record_id] = dataclasses.replace(record, token_hash=new_hash)  # type: ignore[assignment]
+        del index[old_hash]
+        index[new_hash] = record_id
+        return True
+
     # Audit log
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
@@ -201,7 +220,7 @@ class MemoryStore:
         del self._api_token_ids_by_hash[token.token_hash]
 
     def _sealed(self, account: Account) -> Account:
-        return dataclasses.replace(account, secret=self._cipher.encrypt(account.secret))
+        return self._cipher.sealed(account)
 
     def _opened(self, account: Account) -> Account:
-        return dataclasses.replace(account, secret=self._cipher.decrypt(account.secret))
+        return self._cipher.opened(account)

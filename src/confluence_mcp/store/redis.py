@@ -35,6 +35,7 @@ from confluence_mcp.store.base import (
     AuditPage,
     AuditRecord,
     McpServer,
+    TokenKind,
     is_expired,
     oldest_first,
 )
@@ -291,6 +292,38 @@ class RedisStore:
             return None
         return token
 
+    async def rekey_token(self, kind: TokenKind, record_id: str, old_hash: str, new_hash: str) -> bool:
+        """Replace a record's token hash (after a key change); False when it no longer has ``old_hash``."""
+        record_kind, index_kind = (
+            ("server", "server-token") if kind == "mcp_server" else ("api-token", "api-token-hash")
+        )
+        key, old_key, new_key = (
+            self._key(record_kind, record_id),
+            self._key(index_kind, old_hash),
+            self._key(index_kind, new_hash),
+        )
+        changed: list[bool] = []
+
+        async def write(pipe: Pipeline) -> None:
+            changed.clear()
+            payload = await pipe.get(key)
+            record: McpServer | ApiToken | None = None
+            if payload is not None:
+                record = load_record(McpServer, payload) if kind == "mcp_server" else load_record(ApiToken, payload)
+            if record is None or record.token_hash != old_hash:
+                return
+            if await pipe.exists(new_key):
+                raise StoreError(f"{record_id!r}: token hash already in use")
+            multi(pipe)
+            pipe.set(key, dump_record(dataclasses.replace(record, token_hash=new_hash)))
+            pipe.set(new_key, record_id)
+            expire_at(pipe, (key, new_key), record.expires_at)
+            pipe.delete(old_key)
+            changed.append(True)
+
+        await self._transaction([key, old_key, new_key], write)
+        return bool(changed)
+
     # Audit log
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
@@ -387,8 +420,7 @@ class RedisStore:
         pipe.srem(self._key("api-tokens"), token.id)
 
     def _account_json(self, account: Account) -> str:
-        return dump_record(dataclasses.replace(account, secret=self._cipher.encrypt(account.secret)))
+        return dump_record(self._cipher.sealed(account))
 
     def _account_from_json(self, payload: str | bytes) -> Account:
-        account = load_record(Account, payload)
-        return dataclasses.replace(account, secret=self._cipher.decrypt(account.secret))
+        return self._cipher.opened(load_record(Account, payload))

@@ -27,6 +27,7 @@ from confluence_mcp.store.base import (
     AuditRecord,
     AuthType,
     McpServer,
+    TokenKind,
 )
 from confluence_mcp.store.cipher import Cipher
 from confluence_mcp.store.sqlite_schema import (
@@ -240,6 +241,16 @@ class SqliteStore:
         row = await self._run(_fetch_one, sql, (token_hash, to_text(now)))
         return None if row is None else api_token_from_row(row)
 
+    async def rekey_token(self, kind: TokenKind, record_id: str, old_hash: str, new_hash: str) -> bool:
+        """Replace a record's token hash (after a key change); False when it no longer has ``old_hash``."""
+        table = "mcp_servers" if kind == "mcp_server" else "api_tokens"
+        sql = f"UPDATE {table} SET token_hash = ? WHERE id = ? AND token_hash = ?"  # noqa: S608 - one of two names
+        try:
+            changed = await self._run(_execute, sql, (new_hash, record_id, old_hash))
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"{record_id!r}: token hash already in use") from exc
+        return changed == 1
+
     # Audit log
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
@@ -350,7 +361,7 @@ class SqliteStore:
             account.instance_url,
             account.auth_type,
             account.username,
-            self._cipher.encrypt(account.secret),
+            self._cipher.sealed(account).secret,
             opt_text(account.api_token_expires_at),
             to_text(account.created_at),
             to_text(account.updated_at),
@@ -358,18 +369,19 @@ class SqliteStore:
         )
 
     def _account_from_row(self, row: sqlite3.Row) -> Account:
-        return Account(
+        sealed = Account(
             id=row["id"],
             label=row["label"],
             instance_url=row["instance_url"],
             auth_type=cast(AuthType, row["auth_type"]),
             username=row["username"],
-            secret=self._cipher.decrypt(row["secret_encrypted"]),
+            secret=row["secret_encrypted"],
             api_token_expires_at=opt_datetime(row["api_token_expires_at"]),
             created_at=to_datetime(row["created_at"]),
             updated_at=to_datetime(row["updated_at"]),
             cloud_id=row["cloud_id"],
         )
+        return self._cipher.opened(sealed)
 
 
 def _execute(db: sqlite3.Connection, sql: str, params: _Params) -> int:

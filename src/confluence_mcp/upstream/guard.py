@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
-import certifi
 import httpcore
 import httpx
 
 from confluence_mcp.errors import UpstreamRefused
 from confluence_mcp.policy.hosts import HostPolicy, address_refusal, site_refusal
 from confluence_mcp.settings import UpstreamSettings
+from confluence_mcp.upstream.tls import upstream_ssl_context
 
 __all__ = [
     "GuardedBackend",
@@ -137,7 +136,7 @@ class GuardedHttpTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport (httpcore's pool) with the SSRF guard: names checked per request, addresses per connect."""
 
     def __init__(self, settings: UpstreamSettings, *, resolver: Resolver = system_resolver) -> None:
-        ssl_context = ssl.create_default_context(cafile=certifi.where())
+        ssl_context = upstream_ssl_context(settings)
         super().__init__(verify=ssl_context, trust_env=False)
         self._policy = host_policy(settings)
         # httpx takes no network backend argument, so the pool it built above (no socket opened yet) is replaced

@@ -75,7 +75,7 @@ class HttpxSender:
                     content = await _bounded_body(response, request.method, self.settings.max_response_bytes)
             return UpstreamResponse(status=response.status_code, headers=response.headers, content=content)
         except SEND_ERRORS as exc:
-            raise translated_error(exc, request, self.settings) from exc
+            raise translated_error(exc, request, self.settings, target=target) from exc
 
     async def aclose(self) -> None:
         """Close the client and its pool."""

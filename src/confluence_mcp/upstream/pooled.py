@@ -1,16 +1,13 @@
 """``PooledSender``: the default way upstream, our asyncio HTTP/1.1 keep-alive pool without httpx objects.
 
 httpx's default transport (httpcore over anyio) spends about 1.1 ms of CPU per request here; the pool in
-``transport.py`` about 0.3 ms, with the same pooling, timeouts and TLS verification (certifi's CA bundle).
+``transport.py`` about 0.3 ms, with the same pooling, timeouts and TLS verification (``tls.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
 from urllib.parse import quote, urlencode
-
-import certifi
 
 from confluence_mcp.settings import UpstreamSettings
 from confluence_mcp.upstream.decoding import decoded_body
@@ -24,6 +21,7 @@ from confluence_mcp.upstream.sender import (
     translated_error,
 )
 from confluence_mcp.upstream.target import Target
+from confluence_mcp.upstream.tls import upstream_ssl_context
 from confluence_mcp.upstream.transport import LeanTransport
 
 
@@ -36,7 +34,7 @@ def lean_transport(settings: UpstreamSettings) -> LeanTransport:
         max_keepalive_connections=settings.max_keepalive_connections,
         keepalive_expiry=settings.keepalive_expiry,
         max_response_bytes=settings.max_response_bytes,
-        ssl_context=ssl.create_default_context(cafile=certifi.where()),
+        ssl_context=upstream_ssl_context(settings),
         hosts=host_policy(settings),
     )
 
@@ -80,7 +78,7 @@ class PooledSender:
                 body = decoded_body(body, encoding, self.settings.max_response_bytes)
             return UpstreamResponse(status=head.status, headers=headers, content=body)
         except SEND_ERRORS as exc:
-            raise translated_error(exc, request, self.settings) from exc
+            raise translated_error(exc, request, self.settings, target=target) from exc
 
     async def aclose(self) -> None:
         """Close every pooled connection."""

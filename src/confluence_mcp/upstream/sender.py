@@ -6,6 +6,9 @@ Two implementations exist: ``PooledSender`` (our HTTP/1.1 keep-alive pool, the d
 
 from __future__ import annotations
 
+import logging
+import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,6 +20,8 @@ from confluence_mcp.errors import UpstreamConnectionError, UpstreamError, Upstre
 from confluence_mcp.settings import UpstreamSettings
 from confluence_mcp.upstream.request import UpstreamRequest
 from confluence_mcp.upstream.target import Target
+
+log = logging.getLogger("confluence_mcp.upstream")
 
 DEFAULT_HEADERS = {
     "User-Agent": f"confluence-mcp/{__version__}",
@@ -63,9 +68,17 @@ def request_headers(target: Target, request: UpstreamRequest) -> dict[str, str]:
     return headers
 
 
-def translated_error(exc: Exception, request: UpstreamRequest, settings: UpstreamSettings) -> UpstreamError:
-    """Return the UpstreamError, naming the request and any limit hit, for what a sender caught (``SEND_ERRORS``)."""
+def translated_error(
+    exc: Exception, request: UpstreamRequest, settings: UpstreamSettings, *, target: Target | None = None
+) -> UpstreamError:
+    """Return the UpstreamError, naming the request and any limit hit, for what a sender caught (``SEND_ERRORS``).
+
+    Connection and TLS failures are also logged, with the site and the cause but never a header or the query.
+    """
     where = f"{request.method} {request.path}"
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.RemoteProtocolError | httpx.ReadError):
+        site = target.netloc.decode("ascii") if target is not None else "the site"
+        log.warning("upstream connection to %s failed for %s: %s", site, where, failure_cause(exc))
     if isinstance(exc, UpstreamResponseTooLarge):  # raised where the bytes are counted, which knows no request
         return UpstreamResponseTooLarge(exc.limit, where, decompressed=exc.decompressed)
     if isinstance(exc, TimeoutError):  # the sender's own deadline for the whole exchange (asyncio's timeouts)
@@ -86,6 +99,22 @@ def translated_error(exc: Exception, request: UpstreamRequest, settings: Upstrea
     if isinstance(exc, UnicodeEncodeError):  # a header argument outside Latin-1 cannot be sent
         return UpstreamError(f"a header value for {where} is not Latin-1 text")
     return UpstreamError(f"request to Confluence failed for {where}: {type(exc).__name__}")
+
+
+def failure_cause(exc: BaseException) -> str:
+    """Return what made a connection fail, from the innermost error: a TLS verdict, an OS error or the class."""
+    seen: BaseException | None = exc
+    innermost: BaseException = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"TLS certificate not trusted ({seen.verify_message}); a private CA goes in upstream.ca_bundle"
+        if isinstance(seen, ssl.SSLError):
+            return f"TLS handshake failed ({seen.reason or type(seen).__name__})"
+        innermost = seen
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(innermost, OSError) and innermost.errno:  # asyncio words "refused" as "Connect call failed"
+        return os.strerror(innermost.errno)
+    return str(innermost) or type(innermost).__name__
 
 
 SEND_ERRORS = (httpx.HTTPError, UnicodeEncodeError, UpstreamResponseTooLarge, TimeoutError)
