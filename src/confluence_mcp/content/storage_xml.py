@@ -98,8 +98,12 @@ def parse_storage(value: str, *, what: str = "the storage body") -> Node:
     except ET.ParseError as exc:
         line, column = exc.position
         column = column - len(prologue) + 1 if line == 1 else column + 1
+        lines = value.split("\n")
         reason = expat.ErrorString(exc.code) or "malformed XHTML"
-        raise StorageUnreadable(f"{what} is not well-formed XHTML: {reason} at line {line}, column {column}") from None
+        where = f"line {line}, column {column}"
+        if line > len(lines) or (line == len(lines) and column > len(lines[-1])):
+            where = "the end (an element is not closed)"
+        raise StorageUnreadable(f"{what} is not well-formed XHTML: {reason} at {where}") from None
     return root
 
 
