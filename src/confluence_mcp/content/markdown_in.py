@@ -18,6 +18,7 @@ from confluence_mcp.content.references import (
     REFERENCE,
     Index,
     cell_inline,
+    content_kind,
     header_of,
     rows_of,
     slot_mode,
@@ -113,7 +114,7 @@ class _Builder:
         elif kind == "table":
             self.table(node, parent)
         elif kind == "html_block":
-            self.raw_html(node.content, parent, "raw HTML block", self.line(node))
+            self.html_block(node, parent)
         elif kind == "footnote_reference":
             raise MarkdownRefused("a footnote definition", self.line(node), "storage has no footnotes; use text")
         else:
@@ -173,6 +174,20 @@ class _Builder:
             for cell in row.children:
                 target = _sub(tr, cell.tag, {"style": str(cell.attrs["style"])} if "style" in cell.attrs else None)
                 self.inline(cell.children[0].children if cell.children else [], target, self.line(row))
+
+    def html_block(self, node: SyntaxTreeNode, parent: Node) -> None:
+        """Keep a well-formed XHTML block; text outside any block element goes into a paragraph, as in Markdown."""
+        holder = new_root()
+        self.raw_html(node.content, holder, "raw HTML block", self.line(node))
+        kind = content_kind(holder)
+        if kind == "mixed":
+            raise MarkdownRefused(
+                "raw HTML block", self.line(node), "it mixes text and block elements; wrap the text in <p>"
+            )
+        target = _sub(parent, "p") if kind == "inline" else parent
+        _append_text(target, holder.text or "")
+        for child in list(holder):
+            target.append(child)
 
     def raw_html(self, html: str, parent: Node, construct: str, line: int) -> None:
         try:

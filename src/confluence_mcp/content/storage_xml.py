@@ -210,7 +210,10 @@ def _canonical(element: Node) -> Canonical:
 
 
 def _is_block(item: object) -> bool:
-    return isinstance(item, ET.Element) and tag_of(item) in BLOCKISH and tag_of(item) not in ("ac:link", "ac:image")
+    if not isinstance(item, ET.Element):
+        return False
+    name = tag_of(item)
+    return name in ("br", "!--") or (name in BLOCKISH and name not in ("ac:link", "ac:image"))
 
 
 def visible_text(element: Node) -> str:
