@@ -88,10 +88,10 @@ def test_the_preview_text_of_a_read_only_placeholder_cannot_be_edited() -> None:
     """A merged-cell table is shown as read-only text; editing that text is refused, keeping it as it was is not."""
     page = '<table><tbody><tr><th colspan="2">Wide</th></tr><tr><td>a</td><td>b</td></tr></tbody></table>'
     markdown = to_markdown(page)
-    assert markdown == "```confluence table#1\nWide a b\n```\n"
+    assert markdown == "```confluence table#1\nWide / a | b\n```\n"
     assert to_storage(markdown, page) == page
     with pytest.raises(MarkdownRefused, match="read-only preview"):
-        to_storage(markdown.replace("Wide a b", "Wide a c"), page)
+        to_storage(markdown.replace("a | b", "a | c"), page)
 
 
 def test_storage_that_is_not_well_formed_is_refused_with_its_position() -> None:

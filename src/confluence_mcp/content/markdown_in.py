@@ -341,13 +341,18 @@ class _Builder:
     def inline_with_html(self, nodes: Sequence[SyntaxTreeNode], parent: Node, line: int) -> None:
         """Join raw tags with the storage of the Markdown between them and parse the whole as XHTML."""
         pieces: list[str] = []
-        for node in nodes:
-            if node.type == "html_inline":
-                pieces.append(node.content)
+        run: list[SyntaxTreeNode] = []
+        for node in [*nodes, None]:
+            if node is not None and node.type != "html_inline":
+                run.append(node)  # Markdown between two tags is converted together, so placeholder pairs hold
                 continue
-            holder = new_root()
-            self.inline([node], holder, line)
-            pieces.append(write_storage(holder))
+            if run:
+                holder = new_root()
+                self.inline(run, holder, line)
+                pieces.append(write_storage(holder))
+                run = []
+            if node is not None:
+                pieces.append(node.content)
         tags = " ".join(node.content for node in nodes if node.type == "html_inline")
         self.raw_html("".join(pieces), parent, f"inline raw HTML {tags}", line)
 

@@ -34,7 +34,9 @@ INLINE_TAGS: Final = frozenset(
         "font", "time", "ac:emoticon", "ac:inline-comment-marker", "ac:placeholder", "kbd", "mark", "cite", "q",
     }
 )  # fmt: skip
-_TELLING_PARAMETERS: Final = ("title", "key", "diagramName", "name", "colour", "url", "jqlQuery", "maxLevel")
+_TELLING_PARAMETERS: Final = (
+    "title", "key", "diagramName", "name", "colour", "url", "jqlQuery", "cql", "maxLevel", "spaceKey",
+)  # fmt: skip
 _TELLING_ATTRIBUTES: Final = {
     "layout-section": ("ac:type",),
     "time": ("datetime",),
@@ -116,6 +118,9 @@ def header_of(element: Node, *, with_text: bool = False) -> str:
         if not pairs and parameters.get(""):
             pairs = [("", parameters[""])]
     else:
+        target = element.find(f"{{{RI}}}attachment") if tag_of(element) == "ac:image" else None
+        if target is not None and target.get(f"{{{RI}}}filename"):
+            pairs.append(("file", target.get(f"{{{RI}}}filename") or ""))
         for attribute in _TELLING_ATTRIBUTES.get(kind_of(element), ()):
             prefix, _, local = attribute.partition(":")
             key = f"{{http://atlassian.com/content}}{local}" if local and prefix == "ac" else attribute

@@ -225,6 +225,14 @@ def _texts(element: Node) -> Iterable[str]:
     name = tag_of(element)
     if name == "!--" or name == "ac:parameter":
         return
+    # Rows and cells stay apart in a preview: "a | b / c | d" reads as a table, "a b c d" does not.
+    if name in ("table", "thead", "tbody", "tfoot"):
+        rows = [visible_text(c) for c in element if tag_of(c) in ("tr", "thead", "tbody", "tfoot")]
+        yield " / ".join(row for row in rows if row)
+        return
+    if name == "tr":
+        yield " | ".join(visible_text(cell) for cell in element if tag_of(cell) in ("th", "td"))
+        return
     if element.text:
         yield element.text
     for child in element:
