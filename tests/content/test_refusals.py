@@ -7,6 +7,7 @@ import pytest
 from confluence_mcp.content import to_markdown, to_storage
 from confluence_mcp.error_answers import ToolErrorAnswer, answer_for
 from confluence_mcp.errors import MarkdownRefused, PlaceholderUnresolved, StorageUnreadable
+from tests.content.corpus_files import unhashed
 
 PAGE = (
     '<p>Intro.</p><ac:structured-macro ac:name="info" ac:macro-id="m1">'
@@ -70,17 +71,21 @@ def test_an_element_gone_from_the_current_page_is_refused() -> None:
     """Markdown read before a colleague removed the panel cannot bring the panel back silently."""
     markdown = to_markdown(PAGE)
     current = PAGE.replace(PAGE[PAGE.index('<ac:structured-macro ac:name="info"') : PAGE.index("<p>Status")], "")
-    with pytest.raises(PlaceholderUnresolved, match="info#1 cannot be resolved: the page has no info element"):
+    with pytest.raises(
+        PlaceholderUnresolved, match=r"info#1~[0-9a-f]{4} cannot be resolved: the page has no info element"
+    ):
         to_storage(markdown, current)
 
 
 def test_read_only_words_of_a_placeholder_cannot_be_edited() -> None:
     """Changing a placeholder's parameters (they come from the page) is refused instead of ignored."""
     markdown = to_markdown(PAGE)
-    with pytest.raises(MarkdownRefused, match=r"placeholder status#1 .*read-only \(the page has: title=\"Done\"\)"):
+    with pytest.raises(
+        MarkdownRefused, match=r"placeholder status#1~\w{4} .*read-only \(the page has: title=\"Done\"\)"
+    ):
         to_storage(markdown.replace('title="Done"', 'title="Blocked"'), PAGE)
     with pytest.raises(MarkdownRefused, match="placeholder info#1"):
-        to_storage(markdown.replace('info#1 title="Note"', 'info#1 title="Other"'), PAGE)
+        to_storage(markdown.replace('title="Note"', 'title="Other"'), PAGE)
     assert to_storage(markdown.replace(' title="Done"', ""), PAGE) == to_storage(markdown, PAGE)
 
 
@@ -88,7 +93,7 @@ def test_the_preview_text_of_a_read_only_placeholder_cannot_be_edited() -> None:
     """A merged-cell table is shown as read-only text; editing that text is refused, keeping it as it was is not."""
     page = '<table><tbody><tr><th colspan="2">Wide</th></tr><tr><td>a</td><td>b</td></tr></tbody></table>'
     markdown = to_markdown(page)
-    assert markdown == "```confluence table#1\nWide / a | b\n```\n"
+    assert unhashed(markdown) == "```confluence table#1\nWide / a | b\n```\n"
     assert to_storage(markdown, page) == page
     with pytest.raises(MarkdownRefused, match="read-only preview"):
         to_storage(markdown.replace("a | b", "a | c"), page)
@@ -102,3 +107,36 @@ def test_storage_that_is_not_well_formed_is_refused_with_its_position() -> None:
         to_markdown("<p>a</p><p>b")
     with pytest.raises(StorageUnreadable, match="the original storage is not well-formed"):
         to_storage("text", "<p>")
+
+
+def test_a_placeholder_finds_its_element_when_a_colleague_inserted_another_before_it() -> None:
+    """The fingerprint after ``~`` follows the element: a new panel above ours does not take our panel's place."""
+    markdown = to_markdown(PAGE)
+    colleague = (
+        '<ac:structured-macro ac:name="info" ac:macro-id="m0">'
+        "<ac:rich-text-body><p>New.</p></ac:rich-text-body></ac:structured-macro>"
+    )
+    current = colleague + PAGE
+    storage = to_storage(markdown.replace("Body.", "Body, edited."), current)
+    assert 'ac:macro-id="m1"' in storage
+    assert 'ac:macro-id="m0"' not in storage
+    assert "<p>Body, edited.</p>" in storage
+
+
+def test_a_placeholder_whose_element_was_changed_is_refused_not_replaced() -> None:
+    """If the page's element no longer matches the fingerprint (a colleague edited the macro), nothing is guessed."""
+    markdown = to_markdown(PAGE)
+    changed = PAGE.replace(
+        '<ac:structured-macro ac:name="toc" />', '<ac:structured-macro ac:name="toc" ac:macro-id="t2" />'
+    )
+    with pytest.raises(PlaceholderUnresolved, match="no toc element of the page matches it any more"):
+        to_storage(markdown, changed)
+
+
+def test_a_reference_typed_without_a_fingerprint_is_resolved_by_position() -> None:
+    """An agent may write ``{{status#1}}`` by hand; it names the first status macro of the page."""
+    storage = to_storage("Copied {{status#1}} here.\n", PAGE)
+    assert storage == (
+        '<p>Copied <ac:structured-macro ac:name="status"><ac:parameter ac:name="title">Done</ac:parameter>'
+        "</ac:structured-macro> here.</p>"
+    )

@@ -224,7 +224,9 @@ class _Builder:
             raise MarkdownRefused("a ```confluence block", line, "its first word must be a reference such as info#1")
         reference, rest = words[1], words[2:]
         read_only = rest[:1] == ["read-only"]
-        original = self.index.resolve(reference, line)
+        original = self.index.resolve(
+            reference, line, lambda e: "whole" if read_only or slot_mode(e) is None else "shell"
+        )
         _check_words(reference, " ".join(rest[1:] if read_only else rest), header_of(original), line)
         mode = None if read_only else slot_mode(original)
         shell = detached_copy(original)
@@ -309,7 +311,7 @@ class _Builder:
                 _sub(macro, "ac:parameter", {"ac:name": "language"}, language)
             _sub(macro, "ac:plain-text-body", text=content)
             return
-        macro = detached_copy(self.index.resolve(reference, self.line(node)))
+        macro = detached_copy(self.index.resolve(reference, self.line(node), lambda _: "code"))
         current = next((p for p in macro.iter(_PARAMETER) if p.get(_NAME) == "language"), None)
         if language and current is not None:
             current.text = language
@@ -407,12 +409,12 @@ class _Builder:
         reference, words = str(meta["ref"]), str(meta["words"])
         if meta["closing"]:
             raise MarkdownRefused(f"{{{{/{reference}}}}}", line, "it closes a placeholder that is not open here")
-        original = self.index.resolve(reference, line)
-        shell = detached_copy(original)
         close = next(
             (i for i in range(position + 1, len(nodes)) if _closes(nodes[i], reference)),
             None,
         )
+        original = self.index.resolve(reference, line, lambda _: "whole" if close is None else "shell")
+        shell = detached_copy(original)
         if close is None:
             _check_words(reference, words, header_of(original, with_text=True), line)
             parent.append(shell)

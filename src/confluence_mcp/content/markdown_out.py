@@ -177,10 +177,10 @@ class _Writer:
         else:
             body = self.tasks(element, safe=safe)
         header = header_of(element)
-        return _fence(f"confluence {self.index.reference(element)}{' ' + header if header else ''}", body)
+        return _fence(f"confluence {self.index.reference(element, 'shell')}{' ' + header if header else ''}", body)
 
     def leaf(self, element: Node) -> str:
-        words = ["confluence", self.index.reference(element)]
+        words = ["confluence", self.index.reference(element, "whole")]
         if slot_mode(element) is not None:
             words.append("read-only")
         if header := header_of(element):
@@ -256,7 +256,7 @@ class _Writer:
             and (body is None or not body.attrib)
             and all(tag_of(c) in ("ac:parameter", "ac:plain-text-body") for c in macro)
         )
-        info = " ".join(word for word in (language, "" if plain else self.index.reference(macro)) if word)
+        info = " ".join(word for word in (language, "" if plain else self.index.reference(macro, "code")) if word)
         text = (body.text or "") if body is not None else ""
         longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
         ticks = "`" * max(3, longest + 1)
@@ -342,10 +342,11 @@ class _Writer:
                 self.line_start = False
                 return written
         self.line_start = False
-        reference = self.index.reference(element)
         slot = slot_of(element)
         if slot is not None and slot_mode(element) == "inline":
+            reference = self.index.reference(element, "shell")
             return f"{{{{{reference}}}}}{self.inline(slot, safe=safe, block=False)}{{{{/{reference}}}}}"
+        reference = self.index.reference(element, "whole")
         header = header_of(element, with_text=True)
         return f"{{{{{reference}{' ' + header if header else ''}}}}}"
 

@@ -19,7 +19,7 @@ __all__ = ["PLACEHOLDER_TOKEN", "parse_markdown"]
 
 PLACEHOLDER_TOKEN: Final = "confluence_ref"  # noqa: S105  # a token type name, not a secret
 # A tokenizer rule over Markdown source (not over markup): the words never hold braces or newlines.
-_INLINE: Final = re.compile(r"\{\{(/?)([A-Za-z0-9._:-]+#[0-9]+)(?: ([^{}\n]*?))?\}\}")
+_INLINE: Final = re.compile(r"\{\{(/?)([A-Za-z0-9._:-]+#[0-9]+(?:~[0-9a-f]{4})?)(?: ([^{}\n]*?))?\}\}")
 
 
 def _placeholder_rule(state: StateInline, silent: bool) -> bool:

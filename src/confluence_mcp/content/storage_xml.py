@@ -223,7 +223,7 @@ def visible_text(element: Node) -> str:
 
 def _texts(element: Node) -> Iterable[str]:
     name = tag_of(element)
-    if name == "!--" or name == "ac:parameter":
+    if name in ("!--", "ac:parameter", "ac:adf-attribute", "ac:adf-fallback"):
         return
     # Rows and cells stay apart in a preview: "a | b / c | d" reads as a table, "a b c d" does not.
     if name in ("table", "thead", "tbody", "tfoot"):
