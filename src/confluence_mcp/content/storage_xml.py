@@ -20,12 +20,14 @@ __all__ = [
     "AC",
     "RI",
     "Node",
+    "append_text",
     "canonical",
     "children_text",
     "clear",
     "detached_copy",
     "parse_storage",
     "qualified",
+    "sub",
     "tag_of",
     "write_storage",
 ]
@@ -166,6 +168,23 @@ def children_text(element: Node) -> Iterator[tuple[str | None, Node | None]]:
         yield None, child
         if child.tail:
             yield child.tail, None
+
+
+def sub(parent: Node, name: str, attributes: dict[str, str] | None = None, text: str | None = None) -> Node:
+    """Append a new ``name`` element (prefixed names and attributes allowed) to ``parent`` and return it."""
+    element = ET.SubElement(parent, clark(name), {clark(k): v for k, v in (attributes or {}).items()})
+    element.text = text
+    return element
+
+
+def append_text(parent: Node, text: str) -> None:
+    """Add ``text`` after ``parent``'s last child (or as its text when it has none)."""
+    if not text:
+        return
+    if len(parent):
+        parent[-1].tail = (parent[-1].tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
 
 
 Canonical = tuple[object, ...]
