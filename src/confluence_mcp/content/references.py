@@ -57,6 +57,10 @@ _TELLING_ATTRIBUTES: Final = {
     "emoticon": ("ac:name",),
     "image": ("ac:alt",),
 }
+# Elements whose content is a line of text, so an empty one is an empty paragraph rather than no blocks.
+_INLINE_HOLDERS: Final = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "th", "td", "li", "ac:task-body", "ac:link-body", "ac:adf-content"}
+)
 _HEADER_LIMIT: Final = 60
 _AC_NAME: Final = "{http://atlassian.com/content}name"
 
@@ -223,7 +227,7 @@ def slot_mode(element: Node) -> SlotMode | None:
     if kind == "mixed":
         return None
     if kind == "empty":
-        return "inline" if tag_of(slot) in INLINE_TAGS or tag_of(slot) in ("p", "h1", "h2", "h3") else "blocks"
+        return "inline" if tag_of(slot) in INLINE_TAGS or tag_of(slot) in _INLINE_HOLDERS else "blocks"
     return kind
 
 
