@@ -27,6 +27,8 @@ PAGE = (
         ("One\n\ntwo <span>open and never closed\n", "inline raw HTML <span>", 3),
         ("```confluence\n```\n", "a ```confluence block", 1),
         ("a\n\n{{/status#1}} stray\n", "{{/status#1}}", 3),
+        ("fine\nnot \x01 fine\n", "the character U+0001", 2),
+        ("a lone \ud800 surrogate\n", "the character U+D800", 1),
     ],
 )
 def test_markdown_storage_cannot_hold_is_refused_naming_construct_and_line(

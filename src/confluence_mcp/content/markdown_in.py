@@ -307,8 +307,22 @@ def _after_checkbox(nodes: Sequence[SyntaxTreeNode]) -> list[SyntaxTreeNode]:
     return rest
 
 
+def _refuse_control_characters(markdown: str) -> None:
+    """XML 1.0 cannot hold C0 controls (but tab and newlines), lone surrogates, U+FFFE or U+FFFF; name the first."""
+    for number, line in enumerate(markdown.split("\n"), start=1):
+        bad = next((c for c in line if _not_xml(c)), None)
+        if bad is not None:
+            raise MarkdownRefused(f"the character U+{ord(bad):04X}", number, "XHTML cannot hold it")
+
+
+def _not_xml(char: str) -> bool:
+    code = ord(char)
+    return (code < 0x20 and char not in "\t\r") or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF)
+
+
 def storage_tree(markdown: str, index: Index) -> Node:
     """Return a root element holding the storage ``markdown`` stands for, placeholders resolved in ``index``."""
+    _refuse_control_characters(markdown)
     root = new_root()
     _Builder(index, 0, TaskIds(index.max_task_id)).blocks(parse_markdown(markdown).children, root)
     return root
