@@ -195,16 +195,18 @@ def canonical(root: Node) -> Canonical:
     return _canonical(root)
 
 
-def _canonical(element: Node) -> Canonical:
+def _canonical(element: Node, preformatted: bool = False) -> Canonical:
     name = tag_of(element)
     if name == "!--":
         return ("!--", (element.text or "").strip())
     if name in LITERAL:
         return (name, tuple(sorted(element.attrib.items())), element.text or "")
+    # Inside <pre> every space and line break shows, so none of them is insignificant.
+    preformatted = preformatted or name == "pre"
     items: list[object] = []
     for text, child in children_text(element):
         if text is not None:
-            text = _SPACES.sub(" ", text)
+            text = text if preformatted else _SPACES.sub(" ", text)
             if items and isinstance(items[-1], str):
                 items[-1] += text
             else:
@@ -216,15 +218,15 @@ def _canonical(element: Node) -> Canonical:
         if isinstance(item, str):
             before = items[position - 1] if position > 0 else None
             after = items[position + 1] if position + 1 < len(items) else None
-            if (name in BLOCKISH and before is None) or _is_block(before):
+            if not preformatted and ((name in BLOCKISH and before is None) or _is_block(before)):
                 item = item.lstrip(" ")
-            if (name in BLOCKISH and after is None) or _is_block(after):
+            if not preformatted and ((name in BLOCKISH and after is None) or _is_block(after)):
                 item = item.rstrip(" ")
             if item:
                 out.append(item)
         else:
             assert isinstance(item, ET.Element)
-            out.append(_canonical(item))
+            out.append(_canonical(item, preformatted))
     return (name, tuple(sorted((qualified(k), v) for k, v in element.attrib.items())), tuple(out))
 
 
