@@ -90,3 +90,12 @@ def test_the_measurement_script_reports_every_element_kept_and_markdown_at_most_
     assert lost == []
     assert share == 1.0
     assert median <= 0.60
+
+
+def test_preformatted_text_keeps_its_spaces_and_line_breaks() -> None:
+    """Whitespace inside <pre> counts: the element comes back exactly, not collapsed into one line."""
+    storage = "<pre>line one\n    indented</pre>"
+    markdown = to_markdown(storage)
+    assert unhashed(markdown) == "```confluence pre#1 read-only\nline one indented\n```\n"
+    assert to_storage(markdown, storage) == storage
+    assert not same_tree("<pre>line one indented</pre>", storage)
