@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from typing import Final
-from urllib.parse import quote
 
+from confluence_mcp.content.inline_out import InlineWriter, Item
 from confluence_mcp.content.markdown_in import storage_tree
 from confluence_mcp.content.references import (
     BLOCK_TAGS,
@@ -27,7 +27,6 @@ from confluence_mcp.content.references import (
     slot_of,
 )
 from confluence_mcp.content.storage_xml import (
-    RI,
     Node,
     canonical,
     children_text,
@@ -41,15 +40,9 @@ from confluence_mcp.errors import ConfluenceMcpError
 __all__ = ["markdown_of"]
 
 _SPACES: Final = re.compile(r"[ \t\r\n]+")
-_ENTITY: Final = re.compile(r"&(#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
-_ORDERED: Final = re.compile(r"[0-9]{1,9}[.)](?= |$)")
-_ALWAYS: Final = frozenset("\\`*[]<|~")
-_LINK_SAFE: Final = " -._~!$'*+,;=:@()"
-_MARKS: Final = {"strong": "**", "em": "*", "s": "~~"}
 # The cell styles markdown-it writes for a GFM alignment row, and back.
 _ALIGNMENT: Final = {"text-align:left": ":---", "text-align:right": "---:", "text-align:center": ":---:"}
 _AC_NAME: Final = "{http://atlassian.com/content}name"
-Item = tuple[str | None, Node | None]
 
 
 def _fence(info: str, body: str) -> str:
@@ -63,22 +56,11 @@ def _indent(text: str, width: int) -> str:
     return "\n".join([lines[0], *((" " * width + line) if line else "" for line in lines[1:])])
 
 
-def _destination(target: str) -> str:
-    if target and not any(c in target for c in " <>()\\") and all(c.isprintable() for c in target):
-        return target
-    return "<" + target.replace("\\", "\\\\").replace("<", "\\<").replace(">", "\\>") + ">"
-
-
-def _title(title: str | None) -> str:
-    return "" if not title else ' "' + title.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-class _Writer:
+class _Writer(InlineWriter):
     """Writes one page's elements as Markdown; every block is verified against its own conversion back."""
 
     def __init__(self, index: Index) -> None:
-        self.index = index
-        self.line_start = False
+        super().__init__(index)
         self.done: dict[tuple[int, int], str] = {}
 
     # Blocks
@@ -177,10 +159,10 @@ class _Writer:
         else:
             body = self.tasks(element, safe=safe)
         header = header_of(element)
-        return _fence(f"confluence {self.index.reference(element)}{' ' + header if header else ''}", body)
+        return _fence(f"confluence {self.index.reference(element, 'shell')}{' ' + header if header else ''}", body)
 
     def leaf(self, element: Node) -> str:
-        words = ["confluence", self.index.reference(element)]
+        words = ["confluence", self.index.reference(element, "whole")]
         if slot_mode(element) is not None:
             words.append("read-only")
         if header := header_of(element):
@@ -256,151 +238,11 @@ class _Writer:
             and (body is None or not body.attrib)
             and all(tag_of(c) in ("ac:parameter", "ac:plain-text-body") for c in macro)
         )
-        info = " ".join(word for word in (language, "" if plain else self.index.reference(macro)) if word)
+        info = " ".join(word for word in (language, "" if plain else self.index.reference(macro, "code")) if word)
         text = (body.text or "") if body is not None else ""
         longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
         ticks = "`" * max(3, longest + 1)
         return f"{ticks}{info}\n{text}\n{ticks}"
-
-    def image(self, image: Node) -> str | None:
-        if set(image.attrib) - {"{http://atlassian.com/content}alt", "{http://atlassian.com/content}title"}:
-            return None
-        targets = [c for c in image if tag_of(c) != "!--"]
-        if len(targets) != 1 or len(targets[0]) or (image.text or "").strip():
-            return None
-        target = targets[0]
-        name, attributes = tag_of(target), set(target.attrib)
-        if name == "ri:attachment" and attributes == {f"{{{RI}}}filename"}:
-            source = "attachment:" + quote(target.get(f"{{{RI}}}filename", ""), safe=_LINK_SAFE)
-        elif name == "ri:url" and attributes == {f"{{{RI}}}value"}:
-            source = target.get(f"{{{RI}}}value", "")
-            if source.startswith(("page:", "attachment:")):
-                return None
-        else:
-            return None
-        alt = self.text(image.get("{http://atlassian.com/content}alt", ""))
-        title = image.get("{http://atlassian.com/content}title")
-        return f"![{alt}]({_destination(source)}{_title(title)})"
-
-    # Inline content
-
-    def inline(self, element: Node, *, safe: bool, block: bool = True) -> str:
-        return self.inline_items(list(children_text(element)), safe=safe, block=block)
-
-    def inline_items(self, items: list[Item], *, safe: bool, block: bool = True) -> str:
-        """Write inline content; a ``block`` (a paragraph, a cell) starts a line and drops edge whitespace."""
-        if block:
-            self.line_start = True
-        out: list[str] = []
-        for position, (text, child) in enumerate(items):
-            if text is not None:
-                if block and position == 0:
-                    text = text.lstrip(" \t\r\n")
-                if block and position == len(items) - 1:
-                    text = text.rstrip(" \t\r\n")
-                out.append(self.text(text))
-            elif child is not None:
-                out.append(self.inline_element(child, safe=safe))
-        return "".join(out).strip(" ") if block else "".join(out)
-
-    def text(self, raw: str) -> str:
-        text = _SPACES.sub(" ", raw)
-        if self.line_start:
-            text = text.lstrip(" ")
-        out: list[str] = []
-        for position, char in enumerate(text):
-            before = text[position - 1] if position else ""
-            after = text[position + 1] if position + 1 < len(text) else ""
-            if (
-                char in _ALWAYS
-                or (char == "_" and not (before.isalnum() and after.isalnum()))
-                or (char == "{" and after == "{")
-                or (char == "&" and _ENTITY.match(text, position))
-                or (self.line_start and not out and char in "#>-+=")
-            ):
-                out.append("\\")
-            elif self.line_start and not out and _ORDERED.match(text):
-                ordered = _ORDERED.match(text)
-                assert ordered is not None
-                out.append(text[: ordered.end() - 1] + "\\")
-                out.append(text[ordered.end() - 1 :])
-                break
-            out.append(char)
-        if text:
-            self.line_start = False
-        return "".join(out)
-
-    def inline_element(self, element: Node, *, safe: bool) -> str:
-        name = tag_of(element)
-        plain = not element.attrib
-        if name == "br" and plain and not len(element) and not element.text:
-            self.line_start = True
-            return "\\\n"
-        if not safe:
-            written = self.ordinary_inline(element, name, plain)
-            if written is not None:
-                self.line_start = False
-                return written
-        self.line_start = False
-        reference = self.index.reference(element)
-        slot = slot_of(element)
-        if slot is not None and slot_mode(element) == "inline":
-            return f"{{{{{reference}}}}}{self.inline(slot, safe=safe, block=False)}{{{{/{reference}}}}}"
-        header = header_of(element, with_text=True)
-        return f"{{{{{reference}{' ' + header if header else ''}}}}}"
-
-    def ordinary_inline(self, element: Node, name: str, plain: bool) -> str | None:
-        if name in _MARKS and plain:
-            full = "".join(element.itertext())
-            if not full or full != full.strip():
-                return None
-            inner = self.inline(element, safe=False, block=False)
-            return f"{_MARKS[name]}{inner}{_MARKS[name]}"
-        if name == "code" and plain and not len(element) and element.text and "\n" not in element.text:
-            content = element.text
-            longest = max((len(run) for run in re.findall(r"`+", content)), default=0)
-            ticks = "`" * (longest + 1)
-            pad = " " if content.startswith(("`", " ")) or content.endswith(("`", " ")) else ""
-            if content.strip(" ") == "" or _SPACES.sub(" ", content) != content:
-                return None
-            return f"{ticks}{pad}{content}{pad}{ticks}"
-        if name == "a" and set(element.attrib) <= {"href", "title"} and "href" in element.attrib:
-            inner = self.inline(element, safe=False, block=False)
-            return f"[{inner}]({_destination(element.get('href', ''))}{_title(element.get('title'))})"
-        if name == "ac:link":
-            return self.page_link(element)
-        if name == "ac:image":
-            return self.image(element)
-        return None
-
-    def page_link(self, link: Node) -> str | None:
-        if set(link.attrib) - {"{http://atlassian.com/content}anchor"}:
-            return None
-        targets = [c for c in link if tag_of(c) not in ("ac:plain-text-link-body", "!--")]
-        bodies = [c for c in link if tag_of(c) == "ac:plain-text-link-body"]
-        if len(targets) != 1 or len(targets[0]) or len(bodies) > 1 or (bodies and bodies[0].attrib):
-            return None
-        target, name = targets[0], tag_of(targets[0])
-        attributes = {key.split("}")[-1]: value for key, value in target.attrib.items()}
-        if name == "ri:page" and set(attributes) in ({"content-title"}, {"content-title", "space-key"}):
-            title = quote(attributes["content-title"], safe=_LINK_SAFE)
-            space = attributes.get("space-key")
-            if space is not None and (not space or "/" in space):
-                return None
-            destination = f"page:{quote(space, safe=_LINK_SAFE)}/{title}" if space else f"page:{title}"
-            if space is None and "/" in attributes["content-title"]:
-                return None
-        elif name == "ri:attachment" and set(attributes) == {"filename"}:
-            destination = "attachment:" + quote(attributes["filename"], safe=_LINK_SAFE)
-        else:
-            return None
-        anchor = link.get("{http://atlassian.com/content}anchor")
-        if anchor is not None:
-            destination += "#" + quote(anchor, safe=_LINK_SAFE)
-        text = bodies[0].text or "" if bodies else ""
-        if bodies and not text:
-            return None
-        return f"[{self.text(text)}]({_destination(destination)})"
 
 
 def _plain_table(table: Node) -> bool:

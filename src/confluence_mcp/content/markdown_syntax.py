@@ -15,11 +15,11 @@ from markdown_it.tree import SyntaxTreeNode
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
-__all__ = ["PLACEHOLDER_TOKEN", "parse_markdown"]
+__all__ = ["PLACEHOLDER_TOKEN", "is_task", "parse_markdown", "table_rows"]
 
 PLACEHOLDER_TOKEN: Final = "confluence_ref"  # noqa: S105  # a token type name, not a secret
 # A tokenizer rule over Markdown source (not over markup): the words never hold braces or newlines.
-_INLINE: Final = re.compile(r"\{\{(/?)([A-Za-z0-9._:-]+#[0-9]+)(?: ([^{}\n]*?))?\}\}")
+_INLINE: Final = re.compile(r"\{\{(/?)([A-Za-z0-9._:-]+#[0-9]+(?:~[0-9a-f]{4})?)(?: ([^{}\n]*?))?\}\}")
 
 
 def _placeholder_rule(state: StateInline, silent: bool) -> bool:
@@ -66,3 +66,13 @@ _MD: Final = _build()
 def parse_markdown(markdown: str) -> SyntaxTreeNode:
     """Return the syntax tree of ``markdown`` in our dialect."""
     return SyntaxTreeNode(_MD.parse(markdown))
+
+
+def table_rows(table: SyntaxTreeNode) -> list[SyntaxTreeNode]:
+    """Return a Markdown table's rows, header row first."""
+    return [row for section in table.children for row in section.children]
+
+
+def is_task(item: SyntaxTreeNode) -> bool:
+    """Say whether a list item is a GFM task (``- [ ]``)."""
+    return "task-list-item" in str(item.attrs.get("class", ""))

@@ -7,17 +7,31 @@ document order, whether or not it became a placeholder, so a reference depends o
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Final, Literal
 
-from confluence_mcp.content.storage_xml import RI, Node, children_text, tag_of, visible_text
+from confluence_mcp.content.storage_xml import (
+    RI,
+    Node,
+    canonical,
+    children_text,
+    clear,
+    detached_copy,
+    new_root,
+    tag_of,
+    visible_text,
+)
 from confluence_mcp.errors import PlaceholderUnresolved
 
-__all__ = ["REFERENCE", "Index", "SlotMode", "header_of", "kind_of", "slot_mode", "slot_of"]
+__all__ = ["REFERENCE", "Index", "Part", "SlotMode", "fingerprint", "header_of", "kind_of", "slot_mode", "slot_of"]
 
-REFERENCE: Final = re.compile(r"[A-Za-z0-9._:-]+#[0-9]+")
+REFERENCE: Final = re.compile(r"[A-Za-z0-9._:-]+#[0-9]+(?:~[0-9a-f]{4})?")
 SlotMode = Literal["blocks", "inline", "table", "tasks"]
+# What a placeholder takes from the page: the whole element, its shell (content comes from the Markdown), or a
+# code macro without its code and language. The fingerprint after ``~`` covers exactly that part.
+Part = Literal["whole", "shell", "code"]
 
 _MACROS: Final = frozenset({"ac:structured-macro", "ac:macro"})
 # Elements that hold blocks; any other element beside them makes a mixed body.
@@ -34,14 +48,21 @@ INLINE_TAGS: Final = frozenset(
         "font", "time", "ac:emoticon", "ac:inline-comment-marker", "ac:placeholder", "kbd", "mark", "cite", "q",
     }
 )  # fmt: skip
-_TELLING_PARAMETERS: Final = ("title", "key", "diagramName", "name", "colour", "url", "jqlQuery", "maxLevel")
+_TELLING_PARAMETERS: Final = (
+    "title", "key", "diagramName", "name", "colour", "url", "jqlQuery", "cql", "maxLevel", "spaceKey",
+)  # fmt: skip
 _TELLING_ATTRIBUTES: Final = {
     "layout-section": ("ac:type",),
     "time": ("datetime",),
     "emoticon": ("ac:name",),
     "image": ("ac:alt",),
 }
+# Elements whose content is a line of text, so an empty one is an empty paragraph rather than no blocks.
+_INLINE_HOLDERS: Final = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "th", "td", "li", "ac:task-body", "ac:link-body", "ac:adf-content"}
+)
 _HEADER_LIMIT: Final = 60
+_AC_NAME: Final = "{http://atlassian.com/content}name"
 
 
 def kind_of(element: Node) -> str:
@@ -77,21 +98,54 @@ class Index:
             if name == "ac:task-id" and (element.text or "").strip().isdigit():
                 self.max_task_id = max(self.max_task_id, int((element.text or "").strip()))
 
-    def reference(self, element: Node) -> str:
-        """Return ``kind#n`` for an element of the indexed page."""
-        return f"{kind_of(element)}#{self._number[id(element)]}"
+    def reference(self, element: Node, part: Part) -> str:
+        """Return ``kind#n~hash`` for an element of the indexed page; the hash fingerprints the ``part`` taken."""
+        return f"{kind_of(element)}#{self._number[id(element)]}~{fingerprint(element, part)}"
 
-    def resolve(self, reference: str, line: int) -> Node:
-        """Return the element ``reference`` names, or raise ``PlaceholderUnresolved``."""
+    def resolve(self, reference: str, line: int, part_of: Callable[[Node], Part]) -> Node:
+        """Return the element ``reference`` names, or raise ``PlaceholderUnresolved``.
+
+        Without a fingerprint (a reference an agent typed) the position decides. With one, the element at that
+        position must still match it; if another element of the kind matches (something was inserted before
+        it), that one is taken; if none does, the element was changed or deleted and the reference is refused.
+        """
         if not self.present:
             raise PlaceholderUnresolved(reference, line, "no original storage was given to resolve it against")
-        kind, _, number = reference.rpartition("#")
+        kind, _, rest = reference.rpartition("#")
+        number, _, digest = rest.partition("~")
         same = self._by_kind.get(kind, [])
         if not same:
             raise PlaceholderUnresolved(reference, line, f"the page has no {kind} element")
-        if not 1 <= int(number) <= len(same):
-            raise PlaceholderUnresolved(reference, line, f"the page has {len(same)} {kind} element(s), not {number}")
-        return same[int(number) - 1]
+        position = int(number) - 1
+        if not digest:
+            if not 0 <= position < len(same):
+                found = f"the page has {len(same)} {kind} element(s), not {number}"
+                raise PlaceholderUnresolved(reference, line, found)
+            return same[position]
+        nearest = sorted(range(len(same)), key=lambda i: abs(i - position))
+        for candidate in nearest:
+            if fingerprint(same[candidate], part_of(same[candidate])) == digest:
+                return same[candidate]
+        raise PlaceholderUnresolved(
+            reference, line, f"no {kind} element of the page matches it any more (it was changed or deleted)"
+        )
+
+
+def fingerprint(element: Node, part: Part) -> str:
+    """Return four hex digits identifying the ``part`` of ``element`` a placeholder takes from the page."""
+    taken = detached_copy(element)
+    if part == "shell":
+        slot = slot_of(taken)
+        if slot is not None:
+            clear(slot)
+    elif part == "code":
+        for child in list(taken):
+            language = tag_of(child) == "ac:parameter" and child.get(_AC_NAME) == "language"
+            if language or tag_of(child) == "ac:plain-text-body":
+                taken.remove(child)
+    root = new_root()
+    root.append(taken)
+    return hashlib.blake2s(repr(canonical(root)).encode(), digest_size=2).hexdigest()
 
 
 def _sanitized(value: str) -> str:
@@ -116,6 +170,9 @@ def header_of(element: Node, *, with_text: bool = False) -> str:
         if not pairs and parameters.get(""):
             pairs = [("", parameters[""])]
     else:
+        target = element.find(f"{{{RI}}}attachment") if tag_of(element) == "ac:image" else None
+        if target is not None and target.get(f"{{{RI}}}filename"):
+            pairs.append(("file", target.get(f"{{{RI}}}filename") or ""))
         for attribute in _TELLING_ATTRIBUTES.get(kind_of(element), ()):
             prefix, _, local = attribute.partition(":")
             key = f"{{http://atlassian.com/content}}{local}" if local and prefix == "ac" else attribute
@@ -170,7 +227,7 @@ def slot_mode(element: Node) -> SlotMode | None:
     if kind == "mixed":
         return None
     if kind == "empty":
-        return "inline" if tag_of(slot) in INLINE_TAGS or tag_of(slot) in ("p", "h1", "h2", "h3") else "blocks"
+        return "inline" if tag_of(slot) in INLINE_TAGS or tag_of(slot) in _INLINE_HOLDERS else "blocks"
     return kind
 
 

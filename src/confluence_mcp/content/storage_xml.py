@@ -20,12 +20,14 @@ __all__ = [
     "AC",
     "RI",
     "Node",
+    "append_text",
     "canonical",
     "children_text",
     "clear",
     "detached_copy",
     "parse_storage",
     "qualified",
+    "sub",
     "tag_of",
     "write_storage",
 ]
@@ -98,8 +100,12 @@ def parse_storage(value: str, *, what: str = "the storage body") -> Node:
     except ET.ParseError as exc:
         line, column = exc.position
         column = column - len(prologue) + 1 if line == 1 else column + 1
+        lines = value.split("\n")
         reason = expat.ErrorString(exc.code) or "malformed XHTML"
-        raise StorageUnreadable(f"{what} is not well-formed XHTML: {reason} at line {line}, column {column}") from None
+        where = f"line {line}, column {column}"
+        if line > len(lines) or (line == len(lines) and column > len(lines[-1])):
+            where = "the end (an element is not closed)"
+        raise StorageUnreadable(f"{what} is not well-formed XHTML: {reason} at {where}") from None
     return root
 
 
@@ -164,6 +170,23 @@ def children_text(element: Node) -> Iterator[tuple[str | None, Node | None]]:
             yield child.tail, None
 
 
+def sub(parent: Node, name: str, attributes: dict[str, str] | None = None, text: str | None = None) -> Node:
+    """Append a new ``name`` element (prefixed names and attributes allowed) to ``parent`` and return it."""
+    element = ET.SubElement(parent, clark(name), {clark(k): v for k, v in (attributes or {}).items()})
+    element.text = text
+    return element
+
+
+def append_text(parent: Node, text: str) -> None:
+    """Add ``text`` after ``parent``'s last child (or as its text when it has none)."""
+    if not text:
+        return
+    if len(parent):
+        parent[-1].tail = (parent[-1].tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
+
+
 Canonical = tuple[object, ...]
 
 
@@ -172,16 +195,18 @@ def canonical(root: Node) -> Canonical:
     return _canonical(root)
 
 
-def _canonical(element: Node) -> Canonical:
+def _canonical(element: Node, preformatted: bool = False) -> Canonical:
     name = tag_of(element)
     if name == "!--":
         return ("!--", (element.text or "").strip())
     if name in LITERAL:
         return (name, tuple(sorted(element.attrib.items())), element.text or "")
+    # Inside <pre> every space and line break shows, so none of them is insignificant.
+    preformatted = preformatted or name == "pre"
     items: list[object] = []
     for text, child in children_text(element):
         if text is not None:
-            text = _SPACES.sub(" ", text)
+            text = text if preformatted else _SPACES.sub(" ", text)
             if items and isinstance(items[-1], str):
                 items[-1] += text
             else:
@@ -193,20 +218,23 @@ def _canonical(element: Node) -> Canonical:
         if isinstance(item, str):
             before = items[position - 1] if position > 0 else None
             after = items[position + 1] if position + 1 < len(items) else None
-            if (name in BLOCKISH and before is None) or _is_block(before):
+            if not preformatted and ((name in BLOCKISH and before is None) or _is_block(before)):
                 item = item.lstrip(" ")
-            if (name in BLOCKISH and after is None) or _is_block(after):
+            if not preformatted and ((name in BLOCKISH and after is None) or _is_block(after)):
                 item = item.rstrip(" ")
             if item:
                 out.append(item)
         else:
             assert isinstance(item, ET.Element)
-            out.append(_canonical(item))
+            out.append(_canonical(item, preformatted))
     return (name, tuple(sorted((qualified(k), v) for k, v in element.attrib.items())), tuple(out))
 
 
 def _is_block(item: object) -> bool:
-    return isinstance(item, ET.Element) and tag_of(item) in BLOCKISH and tag_of(item) not in ("ac:link", "ac:image")
+    if not isinstance(item, ET.Element):
+        return False
+    name = tag_of(item)
+    return name in ("br", "!--") or (name in BLOCKISH and name not in ("ac:link", "ac:image"))
 
 
 def visible_text(element: Node) -> str:
@@ -216,7 +244,15 @@ def visible_text(element: Node) -> str:
 
 def _texts(element: Node) -> Iterable[str]:
     name = tag_of(element)
-    if name == "!--" or name == "ac:parameter":
+    if name in ("!--", "ac:parameter", "ac:adf-attribute", "ac:adf-fallback"):
+        return
+    # Rows and cells stay apart in a preview: "a | b / c | d" reads as a table, "a b c d" does not.
+    if name in ("table", "thead", "tbody", "tfoot"):
+        rows = [visible_text(c) for c in element if tag_of(c) in ("tr", "thead", "tbody", "tfoot")]
+        yield " / ".join(row for row in rows if row)
+        return
+    if name == "tr":
+        yield " | ".join(visible_text(cell) for cell in element if tag_of(cell) in ("th", "td"))
         return
     if element.text:
         yield element.text
