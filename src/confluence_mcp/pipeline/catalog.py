@@ -26,6 +26,7 @@ from confluence_mcp.pipeline.markdown import (
     markdown_writes,
 )
 from confluence_mcp.pipeline.paging import Paging, paged_tool, paging_for
+from confluence_mcp.pipeline.quick_check import QuickCheck, quick_check
 from confluence_mcp.pipeline.updates import SafeUpdate, safe_update_tool, safe_updates
 from confluence_mcp.policy.filters import ToolFilter, visible_tools
 from confluence_mcp.upstream.request import RequestPlan, UpstreamRequest
@@ -87,6 +88,14 @@ def decode_cursor(cursor: str) -> int:
     return int(raw[1:])
 
 
+def _no_quick(arguments: Mapping[str, Any]) -> bool:
+    return False
+
+
+_NO_QUICK: QuickCheck = _no_quick
+"""Marks a tool whose quick check is not compiled yet (None means it has none)."""
+
+
 class Catalog:
     """Every tool we serve, with what a call needs precomputed; views are cached per filter.
 
@@ -130,6 +139,8 @@ class Catalog:
         self.twins = v2_twins(((t.binding.method, t.binding.path), t.name) for t in self.tools)
         """v1 tool -> the served v2 tool doing the same, named when Confluence answers a v1 tool 410 Gone."""
         self._validators: dict[str, Draft202012Validator] = {}
+        self._quick: dict[str, QuickCheck | None] = {}
+        """Per tool, the quick yes that spares most calls the full validator (``pipeline/quick_check.py``)."""
         self._wire = {t.name: _wire_tool(t) for t in self.tools}
         self._views: OrderedDict[ToolFilter, ToolView] = OrderedDict()
         self._discovery: ToolView | None = None
@@ -175,6 +186,11 @@ class Catalog:
 
     def check_arguments(self, tool: Tool, arguments: Mapping[str, Any]) -> str | None:
         """Return a message naming each bad argument, or None when the arguments are valid."""
+        quick = self._quick.get(tool.name, _NO_QUICK)
+        if quick is _NO_QUICK:
+            quick = self._quick[tool.name] = quick_check(tool.input_schema)
+        if quick is not None and quick(arguments):
+            return None
         validator = self._validators.get(tool.name)
         if validator is None:
             validator = Draft202012Validator(tool.input_schema)

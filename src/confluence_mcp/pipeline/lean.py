@@ -23,52 +23,61 @@ _KEPT_AT_TOP: Final = frozenset({NEXT_CURSOR, LIMIT_NOTE, "results"})
 
 def lean_result(structured: Mapping[str, Any], site_wiki: str) -> dict[str, Any]:
     """Return ``structured`` lean; ``site_wiki`` (``https://site/wiki``) is the base when Confluence gives none."""
-    base = _base(structured, site_wiki)
-    out = _lean_object(structured, base)
+    top = structured if type(structured) is dict else dict(structured)
+    out = _lean_object(top, site_wiki)
+    base = _base(top.get("_links"), site_wiki)
     for key in _KEPT_AT_TOP:
-        if key in structured and key not in out:
-            out[key] = _lean_value(structured[key], base)
+        if key in top and key not in out:
+            out[key] = _lean_value(top[key], base)
     return out
 
 
-def _base(item: Mapping[str, Any], inherited: str) -> str:
+# Exact type tests, not isinstance against the ABCs: what json.loads gives is dict, list and str, and the ABC
+# checks were most of the cost of this step (it runs on every successful call).
+
+
+def _base(links: Any, inherited: str) -> str:
+    base = links.get("base") if type(links) is dict else None
+    return base.rstrip("/") if type(base) is str and base.startswith(("https://", "http://")) else inherited
+
+
+def _lean_object(item: dict[str, Any], inherited: str) -> dict[str, Any]:
     links = item.get("_links")
-    base = links.get("base") if isinstance(links, Mapping) else None
-    return base.rstrip("/") if isinstance(base, str) and base.startswith(("https://", "http://")) else inherited
-
-
-def _lean_object(item: Mapping[str, Any], inherited: str) -> dict[str, Any]:
-    base = _base(item, inherited)
+    base = _base(links, inherited)
     out: dict[str, Any] = {}
     for key, value in item.items():
         if key in _DROPPED:
             continue
-        value = _lean_value(value, base)
-        if not _is_empty(value):
-            out[key] = value
-    url = _web_url(item, base)
-    if url is not None and WEB_URL not in out:
-        out[WEB_URL] = url
+        kind = type(value)
+        if kind is dict:
+            value = _lean_object(value, base)
+            if not value:
+                continue
+        elif kind is list:
+            if not value:
+                continue
+            value = [_lean_value(v, base) for v in value]  # items are cleaned, never dropped: positions hold
+        elif value is None or (kind is str and not value):
+            continue
+        out[key] = value
+    if type(links) is dict and WEB_URL not in out:
+        url = _web_url(links.get("webui"), base)
+        if url is not None:
+            out[WEB_URL] = url
     return out
 
 
 def _lean_value(value: Any, base: str) -> Any:
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is dict:
         return _lean_object(value, base)
-    if isinstance(value, list):
+    if kind is list:
         return [_lean_value(v, base) for v in value]
     return value
 
 
-def _is_empty(value: Any) -> bool:
-    # Not ``value in (None, "", [], {})``: 0 == False, and both are values.
-    return value is None or (isinstance(value, str | list | dict) and not value)
-
-
-def _web_url(item: Mapping[str, Any], base: str) -> str | None:
-    links = item.get("_links")
-    webui = links.get("webui") if isinstance(links, Mapping) else None
-    if not isinstance(webui, str) or not webui:
+def _web_url(webui: Any, base: str) -> str | None:
+    if type(webui) is not str or not webui:
         return None
     if webui.startswith(("https://", "http://")):
         return webui

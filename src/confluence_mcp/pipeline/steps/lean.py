@@ -7,13 +7,13 @@ Confluence's answer whole.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Final
 
 from confluence_mcp.pipeline.catalog import Catalog
 from confluence_mcp.pipeline.context import Call
 from confluence_mcp.pipeline.lean import lean_result
+from confluence_mcp.upstream.results import ToolOutcome
 
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 # Behind the API gateway the account's root is not a web address: only Confluence's own _links.base is.
@@ -44,4 +44,7 @@ class LeanResults:
         structured = lean_result(outcome.structured, "" if site.startswith(_GATEWAY) else f"{site}/wiki")
         if structured == outcome.structured:  # nothing to drop: Confluence's own text stays, byte for byte
             return
-        call.outcome = dataclasses.replace(outcome, text=_ENCODER.encode(structured), structured=structured)
+        # Built directly: dataclasses.replace costs as much as the leaning itself on this per-call path.
+        call.outcome = ToolOutcome(
+            _ENCODER.encode(structured), False, structured, outcome.meta, outcome.headers, outcome.content
+        )
