@@ -24,6 +24,7 @@
     │   ├── UnknownMcpServer   404: unknown, revoked or expired token
     │   ├── ApiTokenRequired   401 with WWW-Authenticate
     │   ├── BodyTooLarge       413
+    │   ├── UnsupportedMediaType 415: a POST whose Content-Type is not application/json
     │   ├── ServiceStarting    503 while the SDK loads
     │   ├── ServiceUnavailable 503 with Retry-After when the store cannot answer
     │   ├── CallsThrottled     429 with Retry-After: over a fair-share limit
@@ -84,6 +85,7 @@ __all__ = [
     "Unauthorized",
     "UnknownMcpServer",
     "UnknownTool",
+    "UnsupportedMediaType",
     "UpstreamConnectionError",
     "UpstreamError",
     "UpstreamRefused",
@@ -214,6 +216,10 @@ class ApiTokenRequired(RequestRefused):
 
 class BodyTooLarge(RequestRefused):
     """The request body passed the configured limit."""
+
+
+class UnsupportedMediaType(RequestRefused):
+    """The request body is not declared as JSON (Content-Type missing or another type)."""
 
 
 class ServiceStarting(RequestRefused):

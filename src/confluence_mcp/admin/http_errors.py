@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from confluence_mcp.error_answers import HttpAnswer, answer_for
-from confluence_mcp.errors import ConfluenceMcpError, HttpProblem, InvalidInput
+from confluence_mcp.errors import ConfluenceMcpError, HttpProblem, InvalidInput, MethodNotAllowed, NotFound
 
-__all__ = ["error_response", "internal_error_response"]
+__all__ = ["error_response", "internal_error_response", "unknown_method_response", "unknown_route_response"]
 
 _INTERNAL = HttpAnswer(500, "internal_error")
 
@@ -46,3 +47,16 @@ def internal_error_response() -> JSONResponse:
     """Return the 500 answer for an unexpected failure; the details belong in the log, not the response."""
     body = {"error": "internal_error", "message": "internal error; see the server log", "details": None}
     return JSONResponse(body, status_code=500)
+
+
+async def unknown_route_response(request: Request, exc: Exception) -> JSONResponse:
+    """Answer a path no route matches with the admin error shape, not Starlette's text 404."""
+    # The path is not echoed: under /mcp/ it carries a token.
+    return error_response(NotFound("no such route; the admin API's routes are listed at /admin/openapi.json"))
+
+
+async def unknown_method_response(request: Request, exc: Exception) -> JSONResponse:
+    """Answer a method a non-admin route (``/mcp/{token}``, the probes) does not serve as JSON, with its Allow."""
+    headers = getattr(exc, "headers", None) or {}
+    allowed = next((value for name, value in headers.items() if name.lower() == "allow"), "")
+    return error_response(MethodNotAllowed(f"{request.method} is not served here; use {allowed}", {"Allow": allowed}))

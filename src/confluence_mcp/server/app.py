@@ -15,6 +15,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
+from confluence_mcp.admin.http_errors import unknown_method_response, unknown_route_response
 from confluence_mcp.admin.static import load_static_config
 from confluence_mcp.errors import ConfigError
 from confluence_mcp.openapi import default_documents, generate_tools
@@ -130,10 +131,14 @@ def create_app(
     from confluence_mcp.admin.routes import admin_routes  # the admin API lives in its own package
 
     routes.extend(admin_routes())
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=_STARLETTE_ERRORS)
     app.state.runtime = runtime
     app.state.mcp_endpoint = endpoint
     return app
+
+
+_STARLETTE_ERRORS: Any = {404: unknown_route_response, 405: unknown_method_response}
+"""Starlette's own refusals (no route, a method a route does not take) in the admin error shape, not as text."""
 
 
 def wrap(app: Starlette) -> Any:
