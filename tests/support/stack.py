@@ -124,12 +124,17 @@ def stack_settings(
 
 
 @contextlib.asynccontextmanager
-async def running_stack(*, account_auth: dict[str, Any] | None = None, **overrides: Any) -> AsyncIterator[Stack]:
-    """Start the simulator and our server (memory store) on loopback; settings sections may be overridden."""
+async def running_stack(
+    *, account_auth: dict[str, Any] | None = None, instance_url: str | None = None, **overrides: Any
+) -> AsyncIterator[Stack]:
+    """Start the simulator and our server (memory store) on loopback; settings sections may be overridden.
+
+    ``instance_url`` points the account somewhere else than the simulator (a raw server that misbehaves).
+    """
     sim = create_simulator(email=SIM_EMAIL, api_token=SIM_API_TOKEN)
     tokens = {name: "cmcp_" + secrets.token_urlsafe(32) for name in [*SERVERS, EXPIRED]}
     async with serve_asgi(sim.app) as sim_url:
-        settings = stack_settings(sim_url, tokens, account_auth=account_auth, **overrides)
+        settings = stack_settings(instance_url or sim_url, tokens, account_auth=account_auth, **overrides)
         app = create_app(settings)
         async with serve_asgi(wrap(app), server=settings.server) as base_url:
             store = app.state.runtime.store
