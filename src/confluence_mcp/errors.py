@@ -4,7 +4,8 @@
     ├── ConfigError            bad settings file, key or value
     ├── SpecError              an OpenAPI document we cannot turn into tools
     ├── StoreError             the store failed or refused a write
-    │   └── NotFound           no such record (or one we must not admit exists)
+    │   ├── NotFound           no such record (or one we must not admit exists)
+    │   └── StoreUnavailable   the store cannot be reached (refused, reset, timed out): 503, retry
     ├── InvalidInput           an admin or CLI request that breaks a rule
     │   ├── InvalidBody        a request body that does not match its schema
     │   └── Conflict           a request that clashes with the current state (a record from the settings file)
@@ -81,6 +82,7 @@ __all__ = [
     "SimulatedFailure",
     "SpecError",
     "StoreError",
+    "StoreUnavailable",
     "ToolCallFailed",
     "Unauthorized",
     "UnknownMcpServer",
@@ -119,6 +121,10 @@ class StoreError(ConfluenceMcpError):
 
 class NotFound(StoreError):
     """The record does not exist, or must be treated as if it did not."""
+
+
+class StoreUnavailable(StoreError):
+    """The store could not be reached at all; the same request may succeed once it is back."""
 
 
 class InvalidInput(ConfluenceMcpError):

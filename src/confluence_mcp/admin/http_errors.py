@@ -11,6 +11,7 @@ Every admin API error answers ``{"error": CODE, "message": TEXT, "details": ...}
     413 payload_too_large     the body is over ``server.max_body_bytes``
     422 invalid_body          the body does not match the schema: a wrong type, a missing or unknown field
     500 store_error           the store failed (StoreError)
+    503 store_unavailable     the store cannot be reached (StoreUnavailable), with Retry-After
     500 internal_error        any other failure; the message says nothing and the log has the traceback
 
 422 means "the OpenAPI document's schema rejects this body"; 400 means "well-formed, but breaks a rule".
@@ -25,7 +26,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from confluence_mcp.error_answers import HttpAnswer, answer_for
-from confluence_mcp.errors import ConfluenceMcpError, HttpProblem, InvalidInput, MethodNotAllowed, NotFound
+from confluence_mcp.errors import (
+    ConfluenceMcpError,
+    HttpProblem,
+    InvalidInput,
+    MethodNotAllowed,
+    NotFound,
+    StoreUnavailable,
+)
 
 __all__ = ["error_response", "internal_error_response", "unknown_method_response", "unknown_route_response"]
 
@@ -39,7 +47,10 @@ def error_response(exc: ConfluenceMcpError) -> JSONResponse:
         answer = _INTERNAL
     details: Any = exc.details if isinstance(exc, InvalidInput) else None
     headers = exc.headers if isinstance(exc, HttpProblem) else None
-    body = {"error": answer.error, "message": str(exc), "details": details}
+    message = str(exc)
+    if isinstance(exc, StoreUnavailable):  # an outage, not a rule: say when to retry, not where the store lives
+        headers, message = {"Retry-After": "1"}, "the store cannot be reached; retry shortly"
+    body = {"error": answer.error, "message": message, "details": details}
     return JSONResponse(body, status_code=answer.status, headers=headers)
 
 
