@@ -22,8 +22,8 @@ pytestmark = pytest.mark.anyio
 
 GOOD = b'{"results":[{"id":"1","key":"ENG","name":"Engineering"}],"_links":{}}'
 JSON = b"Content-Type: application/json"
-TIMEOUTS = {"connect_timeout": 2.0, "read_timeout": 1.0, "total_timeout": 2.0}
-"""Short upstream timeouts so that silence and trickles end within a couple of seconds."""
+TIMEOUTS = {"connect_timeout": 2.0, "read_timeout": 1.0, "total_timeout": 2.0, "max_response_bytes": 1_000_000}
+"""Short upstream timeouts so that silence and trickles end within a couple of seconds; a 1 MB body cap."""
 
 
 def _reset(connection: RawConnection) -> None:
@@ -65,6 +65,20 @@ async def _answer(connection: RawConnection, fault: str) -> None:
                 b"<html><body>502 Bad Gateway</body></html>", b"Content-Type: text/html", status=b"502 Bad Gateway"
             )
         )
+    elif fault == "endless headers":
+        await connection.send(b"HTTP/1.1 200 OK\r\n")
+        while True:
+            await connection.send(b"X-Filler: " + b"a" * 1000 + b"\r\n")
+    elif fault == "endless 100 Continue":
+        while True:
+            await connection.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+            await asyncio.sleep(0.001)  # the fault: an interim answer every millisecond, forever
+    elif fault == "endless chunks":
+        await connection.send(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        while True:
+            await connection.send(b"10000\r\n" + b" " * 0x10000 + b"\r\n")
     elif fault == "429":
         await connection.send(response(b"{}", JSON, b"Retry-After: 7", status=b"429 Too Many Requests"))
     else:
@@ -98,6 +112,9 @@ FAULTS = [
     ("silence", "did not answer in time"),
     ("trickled body", "did not answer in time"),
     ("not HTTP", "connection failed or was dropped. Reading is safe to retry"),
+    ("endless headers", "connection failed or was dropped. Reading is safe to retry"),
+    ("endless 100 Continue", "did not answer in time"),
+    ("endless chunks", "larger than upstream.max_response_bytes (1000000 bytes)"),
     ("malformed JSON", "malformed JSON"),
     ("gateway HTML 502", "Confluence failed (HTTP 502)"),
     ("429", "Retry after 7 seconds"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -171,3 +172,28 @@ def test_batches_are_refused_with_a_message_saying_so(fuzz_stack: Stack, client:
     assert message["error"]["code"] == -32600
     assert "batch" in message["error"]["message"].lower()
     assert "pydantic" not in response.text.lower()
+
+
+@given(
+    token=st.text(min_size=1, max_size=80), host=st.none() | st.text(st.characters(min_codepoint=33, max_codepoint=126))
+)
+@budget(60)
+@example(token="..", host=None)
+@example(token="%2e%2e%2fadmin", host=None)
+@example(token="x" * 5000, host=None)
+def test_any_token_and_host_get_a_json_rpc_refusal(client: httpx.Client, token: str, host: str | None) -> None:
+    """A made-up token in the path (any text, encoded) or a made-up Host is refused as JSON-RPC, not echoed."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if host is not None:
+        headers["Host"] = host
+    path = "/mcp/" + quote(token, safe="")
+    response = client.post(path, content=b'{"jsonrpc":"2.0","id":1,"method":"ping"}', headers=headers)
+    if response.status_code == 404 and not response.headers.get("content-type", "").startswith("application/json"):
+        raise AssertionError(response.text)
+    if response.headers.get("content-type", "").startswith("application/json") and "jsonrpc" in response.text:
+        assert_rpc_answer(response)
+    else:  # a path that is not /mcp/<one segment> after decoding reaches the admin router
+        assert response.status_code in (404, 405, 307), response.text
+    assert response.status_code >= 300, response.text
+    assert len(token) < 8 or token not in response.text
+    assert_alive(client)
