@@ -24,6 +24,7 @@ _ERROR_TEXT = {
     409: "The record is declared in the settings file; change it there.",
     413: "The body is over server.max_body_bytes.",
     422: "The body does not match the schema: a wrong type, a missing or an unknown field; details name them.",
+    503: "The store cannot be reached (store_unavailable); retry after the Retry-After seconds.",
 }
 
 _DESCRIPTION = """\
@@ -131,7 +132,7 @@ def _responses(op: OperationSpec, refs: _Refs, has_ids: bool) -> dict[str, Any]:
     elif op.status != 204:
         success["content"] = {"application/json": {"schema": {"type": "object"}}}
     responses: dict[str, Any] = {str(op.status): success}
-    errors: list[int] = [] if op.public else [401]
+    errors: list[int] = [] if op.public else [401, 503]
     if op.body is not None:
         errors += [400, 413, 422]
     elif op.query is not None:
