@@ -21,7 +21,9 @@ from tests.support.fuzzing import assert_alive, budget
 from tests.support.soundness import assert_rpc_answer
 from tests.support.stack import SERVERS, Stack
 
-scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+surrogates = st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=2)
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20) | surrogates
+"""Python's json writes NaN, Infinity and lone surrogates (as \\uD800 escapes): strict JSON has none of them."""
 json_values = st.recursive(
     scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
@@ -43,6 +45,7 @@ METHODS = [
 ]
 methods = st.sampled_from(METHODS) | st.text(max_size=30) | json_values
 ids = st.integers() | st.text(max_size=20) | st.none() | st.floats(allow_nan=False) | st.booleans() | json_values
+JSON = {"Content-Type": "application/json"}
 VERSIONS = sorted(HANDSHAKE_VERSIONS | MODERN_VERSIONS)
 tool_names = st.sampled_from(["get_single_confluence_page_by_id", "search_tools", "call_tool", "nope"]) | st.text()
 
@@ -82,12 +85,22 @@ def envelopes(draw: st.DrawFn) -> Any:
     return message
 
 
+def _encoded(value: Any) -> st.SearchStrategy[bytes]:
+    """``value`` as JSON bytes, ASCII-escaped or as raw UTF-8 (where it has no lone surrogate)."""
+    escaped = json.dumps(value).encode()
+    try:
+        raw = json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return st.just(escaped)
+    return st.sampled_from([escaped, raw])
+
+
 bodies = (
-    envelopes().map(json.dumps)
-    | st.lists(envelopes(), max_size=3).map(json.dumps)  # batches, empty included
-    | json_values.map(json.dumps)
-    | st.binary(max_size=64).map(lambda raw: raw.decode("latin-1"))
-    | envelopes().map(json.dumps).flatmap(lambda text: st.integers(0, len(text)).map(lambda cut: text[:cut]))
+    envelopes().flatmap(_encoded)
+    | st.lists(envelopes(), max_size=3).flatmap(_encoded)  # batches, empty included
+    | json_values.flatmap(_encoded)
+    | st.binary(max_size=64)
+    | envelopes().flatmap(_encoded).flatmap(lambda raw: st.integers(0, len(raw)).map(lambda cut: raw[:cut]))
 )
 
 
@@ -111,23 +124,28 @@ def headers(draw: st.DrawFn) -> dict[str, str]:
 
 @given(body=bodies, chosen=headers(), server=st.sampled_from(sorted(SERVERS)), bearer=st.sampled_from([0, 1, 2]))
 @budget(120)
-@example(body="[]", chosen={"Content-Type": "application/json"}, server="all", bearer=0)
-@example(body='{"jsonrpc":"2.0","id":1,"method":"ping"}', chosen={}, server="all", bearer=0)
-@example(body='{"jsonrpc":"2.0","id":' + "9" * 5000 + ',"method":"ping"}', chosen={}, server="all", bearer=0)
-@example(body='{"jsonrpc":"2.0","id":1,"method":"ping","params":1e999}', chosen={}, server="all", bearer=0)
-@example(body='{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":NaN}}', chosen={}, server="all", bearer=0)
-@example(body='\ufeff{"jsonrpc":"2.0","id":1,"method":"ping"}', chosen={}, server="all", bearer=0)
-@example(body='{"jsonrpc":"2.0","id":1,"method":"ping","id":2}', chosen={}, server="auth", bearer=1)
+@example(body=b"[]", chosen={"Content-Type": "application/json"}, server="all", bearer=0)
+@example(body=b'{"jsonrpc":"2.0","id":1,"method":"ping"}', chosen=JSON, server="all", bearer=0)
+@example(body=b'{"jsonrpc":"2.0","id":' + b"9" * 5000 + b',"method":"ping"}', chosen=JSON, server="all", bearer=0)
+@example(body=b'{"jsonrpc":"2.0","id":1,"method":"ping","params":1e999}', chosen=JSON, server="all", bearer=0)
+@example(body=b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":NaN}}', chosen=JSON, server="all", bearer=0)
+@example(body=b'\xef\xbb\xbf{"jsonrpc":"2.0","id":1,"method":"ping"}', chosen=JSON, server="all", bearer=0)
+@example(body=b'{"jsonrpc":"2.0","id":1,"method":"ping","id":2}', chosen=JSON, server="auth", bearer=1)
+@example(body=b'{"jsonrpc":"2.0","id":"\\ud800","method":"ping"}', chosen=JSON, server="all", bearer=0)
+@example(
+    body=b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"\\udfff"}}',
+    chosen=JSON,
+    server="all",
+    bearer=0,
+)
 def test_any_envelope_gets_a_json_rpc_answer_and_the_server_stays_up(
-    fuzz_stack: Stack, client: httpx.Client, body: str, chosen: dict[str, str], server: str, bearer: int
+    fuzz_stack: Stack, client: httpx.Client, body: bytes, chosen: dict[str, str], server: str, bearer: int
 ) -> None:
     """Generated envelopes (every member missing or mistyped, batches, cut-off JSON, bytes) are answered soundly."""
     sent = dict(chosen)
     if bearer:
         sent["Authorization"] = f"Bearer {fuzz_stack.mcp_api_token if bearer == 1 else fuzz_stack.api_token}"
-    response = client.post(
-        f"/mcp/{fuzz_stack.tokens[server]}", content=body.encode("utf-8", "surrogatepass"), headers=sent
-    )
+    response = client.post(f"/mcp/{fuzz_stack.tokens[server]}", content=body, headers=sent)
     assert_rpc_answer(response)
     assert_alive(client)
 

@@ -7,17 +7,45 @@ words: never a validation dump, never a traceback. Batches were removed from MCP
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 from confluence_mcp.errors import InvalidRequest, ParseError
 
 _ID_TYPES = (int, str)
+_MAX_DIGITS = 4000
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+"""A ``\\uD800``-``\\uDFFF`` escape: half of a UTF-16 pair, which only a following half makes a character."""
+
+
+class _NotJson(ValueError):
+    """A literal Python's parser accepts and JSON does not."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotJson(f"the number {text[:20]} is too large for a double")
+    return value
+
+
+def _integer(text: str) -> int:
+    if len(text) > _MAX_DIGITS:  # int() itself refuses past 4300 digits, in words about a Python setting
+        raise _NotJson(f"an integer of {len(text)} digits is too long")
+    return int(text)
+
+
+def _no_constant(text: str) -> float:
+    raise _NotJson(f"{text} is not a JSON value")
 
 
 def parse_message(body: bytes) -> dict[str, Any]:
     """Return the message in ``body``; raise ParseError or InvalidRequest naming what is wrong."""
     try:
-        message = json.loads(body)
+        message = json.loads(body, parse_float=_finite, parse_int=_integer, parse_constant=_no_constant)
+        if b"\\u" in body and _SURROGATE_ESCAPE.search(body):
+            _refuse_lone_surrogates(message)
     except RecursionError as exc:
         raise ParseError("Parse error: the JSON nests too deeply") from exc
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both derive from it
@@ -47,10 +75,20 @@ def parse_message(body: bytes) -> dict[str, Any]:
     return message
 
 
+def _refuse_lone_surrogates(message: Any) -> None:
+    """Raise _NotJson when a string holds half a surrogate pair: no UTF-8 text (nor Confluence) can carry it."""
+    try:
+        json.dumps(message, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _NotJson("a \\u escape is half of a UTF-16 surrogate pair, which is not a character") from exc
+
+
 def _reason(exc: ValueError) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-    return "it is not UTF-8 text"
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    return str(exc)
 
 
 def json_type(value: Any) -> str:
