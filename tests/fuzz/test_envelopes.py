@@ -112,7 +112,11 @@ def headers(draw: st.DrawFn) -> dict[str, str]:
     content_type = draw(st.sampled_from(["application/json", "text/plain", "application/json; charset=utf-8", None]))
     if content_type:
         chosen["Content-Type"] = content_type
-    accept = draw(st.sampled_from(["application/json, text/event-stream", "application/json", "*/*", "text/html"]))
+    accept = draw(
+        st.sampled_from(
+            ["application/json, text/event-stream", "application/json", "text/event-stream", "*/*", "text/html"]
+        )
+    )
     chosen["Accept"] = accept
     version = draw(st.none() | st.sampled_from(VERSIONS) | text)
     if version is not None:

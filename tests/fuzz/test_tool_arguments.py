@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.support.fuzzing import assert_alive, budget
 from tests.support.schema_values import arguments_for, mistyped_arguments_for
@@ -20,6 +21,7 @@ from tests.support.stack import JSON_HEADERS, Stack
 
 VALID_EXAMPLES = 6
 SPOILED_EXAMPLES = 6
+WRAPPED_EXAMPLES = 4
 
 
 def _tools(client: httpx.Client, path: str) -> list[dict[str, Any]]:
@@ -96,3 +98,29 @@ def test_every_tool_answers_generated_and_spoiled_arguments_soundly(
         assert_alive(client)
     # Generated names for call_tool are almost never real tools; every tool of 'all' reaches Confluence.
     assert server == "discovery" or fuzz_stack.sim.requests, "no generated call reached the simulator"
+
+
+def _fuzz_through_call_tool(client: httpx.Client, path: str, name: str, schema: dict[str, Any]) -> None:
+    """Valid and spoiled arguments of one real tool, sent through discovery mode's call_tool."""
+
+    @given(arguments=arguments_for(schema), spoiled=mistyped_arguments_for(schema), valid=st.booleans())
+    @budget(WRAPPED_EXAMPLES)
+    def wrapped(arguments: dict[str, Any], spoiled: tuple[str, str | None, Any], valid: bool) -> None:
+        inner = arguments if valid else spoiled[2]
+        message = _call(client, path, "call_tool", {"tool_name": name, "arguments": inner})
+        assert "result" in message, message  # an unknown or refused inner call is a tool error, not a refusal
+
+    wrapped()
+
+
+def test_discovery_call_tool_unwraps_every_tools_generated_arguments_soundly(
+    fuzz_stack: Stack, client: httpx.Client
+) -> None:
+    """call_tool on a discovery server carries each real tool's valid and spoiled arguments to the same answers."""
+    tools = _tools(client, f"/mcp/{fuzz_stack.tokens['all']}")
+    path = f"/mcp/{fuzz_stack.tokens['discovery']}"
+    fuzz_stack.sim.requests.clear()
+    for tool in tools:
+        _fuzz_through_call_tool(client, path, tool["name"], tool["inputSchema"])
+    assert_alive(client)
+    assert fuzz_stack.sim.requests, "no wrapped call reached the simulator"
