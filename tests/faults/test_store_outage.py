@@ -138,3 +138,28 @@ async def test_redis_killed_mid_load_answers_503_then_the_server_recovers_by_its
         with anyio.fail_after(DEADLINE):  # the audit writer outlived the outage: records of calls after it arrive
             while await _audited_calls_since(client, stack, back) == 0:  # noqa: ASYNC110 - a store has no event
                 await anyio.sleep(0.05)
+
+
+async def test_a_frozen_redis_answers_503_once_the_store_times_out_and_recovers_when_it_thaws(
+    redis: RestartableRedis,
+) -> None:
+    """A hung Redis (SIGSTOP: connections open, no answers) is a 503 with Retry-After, not a hang; then it recovers."""
+    async with (
+        running_stack(store={"url": redis.url}, limits=NO_CAPS) as stack,
+        httpx.AsyncClient(timeout=60) as client,
+    ):
+        assert (await client.post(stack.url(), json=CALL, headers=JSON_HEADERS)).status_code == 200
+        redis.freeze()
+        try:
+            stack.app.state.runtime.resolver.invalidate()  # the next call must ask the store
+            with anyio.fail_after(DEADLINE):  # the store client's socket timeout (5 s) ends the wait
+                frozen = await client.post(stack.url(), json=CALL, headers=JSON_HEADERS)
+            (message,) = assert_rpc_answer(frozen, busy_ok=True)
+            assert frozen.status_code == 503, frozen.text
+            assert frozen.headers["retry-after"] == "1"
+            assert message["error"]["code"] == -31503
+        finally:
+            redis.thaw()
+        with anyio.fail_after(DEADLINE):
+            while (await client.post(stack.url(), json=CALL, headers=JSON_HEADERS)).status_code != 200:
+                pass  # each refused call is an answer: the loop ends on the first good one

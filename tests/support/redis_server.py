@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -123,8 +124,20 @@ class RestartableRedis:
             self._process.kill()
             self._process.wait()
 
+    def freeze(self) -> None:
+        """Stop the process (SIGSTOP): connections stay open and nothing answers, as on a hung host."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let a frozen server go on (SIGCONT)."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
-        """Stop the server if it runs."""
+        """Stop the server if it runs (thawing it first, so that it can exit)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGCONT)
         if self._process is not None:
             _stop(self._process)
 
