@@ -26,6 +26,15 @@ TIMEOUTS = {"connect_timeout": 2.0, "read_timeout": 1.0, "total_timeout": 2.0, "
 """Short upstream timeouts so that silence and trickles end within a couple of seconds; a 1 MB body cap."""
 
 
+_BAD_FRAMING = {
+    "negative length": b"Content-Length: -5\r\n\r\n",
+    "two lengths": b"Content-Length: 3\r\nContent-Length: 70\r\n\r\n",
+    "huge length": b"Content-Length: 99999999999999999999999\r\n\r\n",
+    "bad chunk size": b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+}
+"""Answers whose framing no client may trust."""
+
+
 def _reset(connection: RawConnection) -> None:
     """Close with a TCP RST: linger on, zero seconds."""
     sock: socket.socket = connection.writer.get_extra_info("socket")
@@ -79,6 +88,9 @@ async def _answer(connection: RawConnection, fault: str) -> None:
         )
         while True:
             await connection.send(b"10000\r\n" + b" " * 0x10000 + b"\r\n")
+    elif fault in _BAD_FRAMING:
+        await connection.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + _BAD_FRAMING[fault] + GOOD)
+        connection.writer.close()
     elif fault == "429":
         await connection.send(response(b"{}", JSON, b"Retry-After: 7", status=b"429 Too Many Requests"))
     else:
@@ -115,6 +127,10 @@ FAULTS = [
     ("endless headers", "connection failed or was dropped. Reading is safe to retry"),
     ("endless 100 Continue", "did not answer in time"),
     ("endless chunks", "larger than upstream.max_response_bytes (1000000 bytes)"),
+    ("negative length", "connection failed or was dropped. Reading is safe to retry"),
+    ("two lengths", "connection failed or was dropped. Reading is safe to retry"),
+    ("huge length", "connection failed or was dropped. Reading is safe to retry"),
+    ("bad chunk size", "connection failed or was dropped. Reading is safe to retry"),
     ("malformed JSON", "malformed JSON"),
     ("gateway HTML 502", "Confluence failed (HTTP 502)"),
     ("429", "Retry after 7 seconds"),
