@@ -164,8 +164,8 @@ async def run_soak(
                 elapsed = time.monotonic() - started
             finally:
                 await stop([server])
+        faults_left = len(sim.faults)  # injected but never met by a request before the end
         sim.faults.clear()
-        faults_left = len(sim.faults)
     calls = sum(len(v) for v in tally.latencies_ms.values())
     return {
         **report_header("httpx, one AsyncClient, one connection per agent", calls),

@@ -19,25 +19,21 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 """A ``\\uD800``-``\\uDFFF`` escape: half of a UTF-16 pair, which only a following half makes a character."""
 
 
-class _NotJson(ValueError):
-    """A literal Python's parser accepts and JSON does not."""
-
-
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _NotJson(f"the number {text[:20]} is too large for a double")
+        raise ValueError(f"the number {text[:20]} is too large for a double")
     return value
 
 
 def _integer(text: str) -> int:
     if len(text) > _MAX_DIGITS:  # int() itself refuses past 4300 digits, in words about a Python setting
-        raise _NotJson(f"an integer of {len(text)} digits is too long")
+        raise ValueError(f"an integer of {len(text)} digits is too long")
     return int(text)
 
 
 def _no_constant(text: str) -> float:
-    raise _NotJson(f"{text} is not a JSON value")
+    raise ValueError(f"{text} is not a JSON value")
 
 
 def parse_message(body: bytes) -> dict[str, Any]:
@@ -76,11 +72,11 @@ def parse_message(body: bytes) -> dict[str, Any]:
 
 
 def _refuse_lone_surrogates(message: Any) -> None:
-    """Raise _NotJson when a string holds half a surrogate pair: no UTF-8 text (nor Confluence) can carry it."""
+    """Raise ValueError when a string holds half a surrogate pair: no UTF-8 text (nor Confluence) can carry it."""
     try:
         json.dumps(message, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise _NotJson("a \\u escape is half of a UTF-16 surrogate pair, which is not a character") from exc
+        raise ValueError("a \\u escape is half of a UTF-16 surrogate pair, which is not a character") from exc
 
 
 def _reason(exc: ValueError) -> str:
