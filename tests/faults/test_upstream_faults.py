@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.support.raw_server import RawConnection, RawServer, raw_server, response
+from confluence_mcp.policy.json_text import parse_json
+from tests.support.raw_server import RawConnection, RawServer, keep_answering, raw_server, response
 from tests.support.stack import Stack, running_stack
 
 pytestmark = pytest.mark.anyio
@@ -165,3 +166,32 @@ async def test_an_upstream_fault_is_one_clear_tool_error_and_the_next_call_succe
         for _ in range(3):  # the pool dropped the broken connection: every next call is good
             assert (await _spaces(stack))["isError"] is False
         assert not script
+
+
+@pytest.mark.parametrize("transport", ["lean", "httpx"])
+async def test_a_lone_surrogate_from_confluence_becomes_a_replacement_character_not_a_failure(
+    transport: str,
+) -> None:
+    """A page title holding half a surrogate pair (a -32603 before: no UTF-8 carries it) reaches the agent as U+FFFD."""
+    body = b'{"results":[{"id":"1","key":"ENG","name":"Eng \\ud800 team"}],"_links":{}}'
+    answer = keep_answering(lambda request: response(body, JSON))
+    async with (
+        raw_server(answer) as upstream,
+        running_stack(instance_url=upstream.url, upstream={"transport": transport}) as stack,
+    ):
+        result = await _spaces(stack)
+    assert result["isError"] is False, result
+    assert result["structuredContent"]["results"][0]["name"] == "Eng \ufffd team"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+async def test_nan_and_infinities_from_confluence_are_malformed_json_not_invalid_output(literal: bytes) -> None:
+    """Python reads NaN, Infinity and 1e999; passed on, they made our answer invalid JSON. Now a clear tool error."""
+    body = b'{"results":[{"id":"1","n":' + literal + b'}],"_links":{}}'
+    answer = keep_answering(lambda request: response(body, JSON))
+    async with raw_server(answer) as upstream, running_stack(instance_url=upstream.url) as stack:
+        raw = await stack.rpc("tools/call", {"name": "list_all_confluence_spaces", "arguments": {}})
+    result = parse_json(raw.content, lone_surrogates="refuse")["result"]  # our answer is strict JSON
+    assert result["isError"] is True, result
+    assert "malformed JSON" in result["content"][0]["text"]
+    assert "structuredContent" not in result

@@ -7,41 +7,18 @@ words: never a validation dump, never a traceback. Batches were removed from MCP
 from __future__ import annotations
 
 import json
-import math
-import re
 from typing import Any
 
 from confluence_mcp.errors import InvalidRequest, ParseError
+from confluence_mcp.policy.json_text import parse_json
 
 _ID_TYPES = (int, str)
-_MAX_DIGITS = 4000
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-"""A ``\\uD800``-``\\uDFFF`` escape: half of a UTF-16 pair, which only a following half makes a character."""
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"the number {text[:20]} is too large for a double")
-    return value
-
-
-def _integer(text: str) -> int:
-    if len(text) > _MAX_DIGITS:  # int() itself refuses past 4300 digits, in words about a Python setting
-        raise ValueError(f"an integer of {len(text)} digits is too long")
-    return int(text)
-
-
-def _no_constant(text: str) -> float:
-    raise ValueError(f"{text} is not a JSON value")
 
 
 def parse_message(body: bytes) -> dict[str, Any]:
     """Return the message in ``body``; raise ParseError or InvalidRequest naming what is wrong."""
     try:
-        message = json.loads(body, parse_float=_finite, parse_int=_integer, parse_constant=_no_constant)
-        if b"\\u" in body and _SURROGATE_ESCAPE.search(body):
-            _refuse_lone_surrogates(message)
+        message = parse_json(body, lone_surrogates="refuse")  # strict JSON: no NaN, no lone surrogate
     except RecursionError as exc:
         raise ParseError("Parse error: the JSON nests too deeply") from exc
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both derive from it
@@ -69,14 +46,6 @@ def parse_message(body: bytes) -> dict[str, Any]:
             f"Invalid Request: 'params' of {method} must be an object, got {json_type(params)}", known_id
         )
     return message
-
-
-def _refuse_lone_surrogates(message: Any) -> None:
-    """Raise ValueError when a string holds half a surrogate pair: no UTF-8 text (nor Confluence) can carry it."""
-    try:
-        json.dumps(message, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("a \\u escape is half of a UTF-16 surrogate pair, which is not a character") from exc
 
 
 def _reason(exc: ValueError) -> str:
