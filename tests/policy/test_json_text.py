@@ -22,6 +22,8 @@ from confluence_mcp.policy.json_text import parse_json
         (b'["\\ud800"]', "half of a UTF-16 surrogate pair"),
         (b'{"\\udfff":1}', "half of a UTF-16 surrogate pair"),
         (b'["\\ude00\\ud83d"]', "half of a UTF-16 surrogate pair"),  # the halves in the wrong order
+        (b'["\xed\xa0\x80"]', "can't decode byte 0xed"),  # a raw surrogate: json.loads let it through
+        ("[1]".encode("utf-16"), "can't decode byte 0xff"),  # JSON between systems is UTF-8 (RFC 8259 8.1)
     ],
 )
 def test_what_json_does_not_have_is_refused_naming_it(raw: bytes, reason: str) -> None:
@@ -37,6 +39,7 @@ def test_what_json_does_not_have_is_refused_naming_it(raw: bytes, reason: str) -
         (b'{"a":1.5,"b":-0.0,"c":1e308}', {"a": 1.5, "b": -0.0, "c": 1e308}),
         (b"[" + b"7" * 4000 + b"]", [int("7" * 4000)]),
         (b'"\\u00e9\\\\ud800"', "\u00e9\\ud800"),  # an escaped backslash, then text: no surrogate at all
+        (b'\xef\xbb\xbf{"a":1}', {"a": 1}),  # a UTF-8 byte order mark may lead
     ],
 )
 def test_json_itself_parses_as_before(raw: bytes, value: Any) -> None:

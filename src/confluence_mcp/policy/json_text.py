@@ -17,7 +17,7 @@ from typing import Any, Literal
 __all__ = ["parse_json"]
 
 _MAX_DIGITS = 4000  # int() itself refuses past 4300 digits, in words about a Python setting
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins a valid pair into one character
 
 
@@ -38,10 +38,17 @@ def _no_constant(text: str) -> float:
     raise ValueError(f"{text} is not a JSON value")
 
 
+_REQUESTS = json.JSONDecoder(parse_float=_finite, parse_int=_integer, parse_constant=_no_constant)
+# Confluence's lists hold thousands of integers: a callback each would cost, and int() refuses huge ones anyway.
+_CONTENT = json.JSONDecoder(parse_float=_finite, parse_constant=_no_constant)
+
+
 def parse_json(raw: bytes, *, lone_surrogates: Literal["refuse", "replace"]) -> Any:
     """Return the JSON value in ``raw``; raise ValueError (or RecursionError) saying why it is not JSON."""
-    value = json.loads(raw, parse_float=_finite, parse_int=_integer, parse_constant=_no_constant)
-    if b"\\u" not in raw or not _SURROGATE_ESCAPE.search(raw):
+    # Strict UTF-8 (a BOM allowed): json.loads would also take UTF-16 and, through 'surrogatepass', raw surrogates.
+    text = raw.decode("utf-8-sig")
+    value = (_REQUESTS if lone_surrogates == "refuse" else _CONTENT).decode(text)
+    if "\\u" not in text or not _SURROGATE_ESCAPE.search(text):
         return value
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
