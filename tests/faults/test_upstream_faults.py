@@ -195,3 +195,22 @@ async def test_nan_and_infinities_from_confluence_are_malformed_json_not_invalid
     assert result["isError"] is True, result
     assert "malformed JSON" in result["content"][0]["text"]
     assert "structuredContent" not in result
+
+
+async def test_bytes_after_a_complete_answer_do_not_spoil_the_next_call_on_the_lean_pool() -> None:
+    """An upstream that writes junk after a good answer: the lean pool drops that connection, the next call is good.
+
+    (httpx's own transport reuses the connection and fails the next call once; the lean pool is the default.)
+    """
+    answered = 0
+
+    async def handler(connection: RawConnection) -> None:
+        nonlocal answered
+        while await connection.read_request() is not None:
+            answered += 1
+            await connection.send(response(GOOD, JSON) + (b"JUNK\r\n" if answered == 1 else b""))
+
+    async with raw_server(handler) as upstream, running_stack(instance_url=upstream.url, upstream=TIMEOUTS) as stack:
+        for _ in range(3):
+            assert (await _spaces(stack))["isError"] is False
+        assert upstream.accepted == 2  # the junk-tainted connection was not reused
