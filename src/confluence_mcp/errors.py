@@ -4,7 +4,8 @@
     ├── ConfigError            bad settings file, key or value
     ├── SpecError              an OpenAPI document we cannot turn into tools
     ├── StoreError             the store failed or refused a write
-    │   └── NotFound           no such record (or one we must not admit exists)
+    │   ├── NotFound           no such record (or one we must not admit exists)
+    │   └── StoreUnavailable   the store cannot be reached (refused, reset, timed out): 503, retry
     ├── InvalidInput           an admin or CLI request that breaks a rule
     │   ├── InvalidBody        a request body that does not match its schema
     │   ├── Conflict           a request that clashes with the current state (a record from the settings file)
@@ -28,6 +29,7 @@
     │   ├── ApiTokenRequired   401 with WWW-Authenticate
     │   ├── BodyTooLarge       413
     │   ├── StreamNotAccepted  406: a streamed answer (subscriptions/listen) without Accept: text/event-stream
+    │   ├── UnsupportedMediaType 415: a POST whose Content-Type is not application/json
     │   ├── ServiceStarting    503 while the SDK loads
     │   ├── ServiceUnavailable 503 with Retry-After when the store cannot answer
     │   ├── CallsThrottled     429 with Retry-After: over a fair-share limit
@@ -98,11 +100,13 @@ __all__ = [
     "SpecError",
     "StorageUnreadable",
     "StoreError",
+    "StoreUnavailable",
     "StreamNotAccepted",
     "ToolCallFailed",
     "Unauthorized",
     "UnknownMcpServer",
     "UnknownTool",
+    "UnsupportedMediaType",
     "UpstreamConnectionError",
     "UpstreamError",
     "UpstreamRefused",
@@ -137,6 +141,10 @@ class StoreError(ConfluenceMcpError):
 
 class NotFound(StoreError):
     """The record does not exist, or must be treated as if it did not."""
+
+
+class StoreUnavailable(StoreError):
+    """The store could not be reached at all; the same request may succeed once it is back."""
 
 
 class InvalidInput(ConfluenceMcpError):
@@ -250,6 +258,10 @@ class BodyTooLarge(RequestRefused):
 
 class StreamNotAccepted(RequestRefused):
     """A method answered only as an SSE stream was sent without ``text/event-stream`` in Accept."""
+
+
+class UnsupportedMediaType(RequestRefused):
+    """The request body is not declared as JSON (Content-Type missing or another type)."""
 
 
 class ServiceStarting(RequestRefused):

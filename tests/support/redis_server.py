@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["redis_server_executable", "run_redis_server"]
+__all__ = ["RestartableRedis", "redis_server_executable", "restartable_redis_server", "run_redis_server"]
 
 _STARTUP_SECONDS = 15.0
 _POLL_SECONDS = 0.02
@@ -92,3 +93,62 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class RestartableRedis:
+    """A ``redis-server`` that a test may kill (SIGKILL) and start again on the same port with the same data.
+
+    The append-only file is synced on every write, so a killed server comes back with everything it had.
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server on its port (blocking until it answers PING); raise if it does not come up."""
+        executable = redis_server_executable()
+        command = [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        command += ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir)]
+        with (self.workdir / "redis.log").open("ab") as log_file:
+            self._process = subprocess.Popen(command, cwd=self.workdir, stdout=log_file, stderr=subprocess.STDOUT)
+        if not _await_ready(self._process, self.port):
+            output = (self.workdir / "redis.log").read_text(errors="replace")
+            raise RuntimeError(f"redis-server did not start on port {self.port}:\n{output}")
+
+    def kill(self) -> None:
+        """Kill the server at once, as a crash would; its clients see their connections reset."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+    def freeze(self) -> None:
+        """Stop the process (SIGSTOP): connections stay open and nothing answers, as on a hung host."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let a frozen server go on (SIGCONT)."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        """Stop the server if it runs (thawing it first, so that it can exit)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGCONT)
+        if self._process is not None:
+            _stop(self._process)
+
+
+@contextmanager
+def restartable_redis_server() -> Iterator[RestartableRedis]:
+    """Yield a started ``RestartableRedis`` in a temporary directory; stop it after."""
+    with tempfile.TemporaryDirectory(prefix="confluence-mcp-redis-") as workdir:
+        server = RestartableRedis(Path(workdir))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()

@@ -137,18 +137,23 @@ def platform_settings(sim_url: str) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    *, account_auth: dict[str, Any] | None = None, platform: bool = False, **overrides: Any
+    *,
+    account_auth: dict[str, Any] | None = None,
+    platform: bool = False,
+    instance_url: str | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """Start the simulator and our server (memory store) on loopback; settings sections may be overridden.
 
-    ``platform``: Atlassian's hosts (OAuth server, API gateway) are the simulator's too.
+    ``platform``: Atlassian's hosts (OAuth server, API gateway) are the simulator's too. ``instance_url`` points
+    the account somewhere else than the simulator (a raw server that misbehaves).
     """
     sim = create_simulator(email=SIM_EMAIL, api_token=SIM_API_TOKEN)
     tokens = {name: "cmcp_" + secrets.token_urlsafe(32) for name in [*SERVERS, EXPIRED]}
     async with serve_asgi(sim.app) as sim_url:
         if platform:
             overrides = {"atlassian": platform_settings(sim_url), **overrides}
-        settings = stack_settings(sim_url, tokens, account_auth=account_auth, **overrides)
+        settings = stack_settings(instance_url or sim_url, tokens, account_auth=account_auth, **overrides)
         app = create_app(settings)
         async with serve_asgi(wrap(app), server=settings.server) as base_url:
             store = app.state.runtime.store

@@ -11,6 +11,7 @@ Every admin API error answers ``{"error": CODE, "message": TEXT, "details": ...}
     413 payload_too_large     the body is over ``server.max_body_bytes``
     422 invalid_body          the body does not match the schema: a wrong type, a missing or unknown field
     500 store_error           the store failed (StoreError)
+    503 store_unavailable     the store cannot be reached (StoreUnavailable), with Retry-After
     500 internal_error        any other failure; the message says nothing and the log has the traceback
 
 422 means "the OpenAPI document's schema rejects this body"; 400 means "well-formed, but breaks a rule".
@@ -21,13 +22,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from confluence_mcp.error_answers import HttpAnswer, answer_for
-from confluence_mcp.errors import ConfluenceMcpError, HttpProblem, InvalidInput
+from confluence_mcp.errors import (
+    ConfluenceMcpError,
+    HttpProblem,
+    InvalidInput,
+    MethodNotAllowed,
+    NotFound,
+    StoreUnavailable,
+)
 from confluence_mcp.logs import without_file_paths
 
-__all__ = ["error_response", "internal_error_response"]
+__all__ = ["error_response", "internal_error_response", "unknown_method_response", "unknown_route_response"]
 
 _INTERNAL = HttpAnswer(500, "internal_error")
 
@@ -40,7 +49,10 @@ def error_response(exc: ConfluenceMcpError) -> JSONResponse:
     details: Any = exc.details if isinstance(exc, InvalidInput) else None
     headers = exc.headers if isinstance(exc, HttpProblem) else None
     # A store or settings error may name a file; the server's file system is not the client's business.
-    body = {"error": answer.error, "message": without_file_paths(str(exc)), "details": details}
+    message = without_file_paths(str(exc))
+    if isinstance(exc, StoreUnavailable):  # an outage, not a rule: say when to retry, not where the store lives
+        headers, message = {"Retry-After": "1"}, "the store cannot be reached; retry shortly"
+    body = {"error": answer.error, "message": message, "details": details}
     return JSONResponse(body, status_code=answer.status, headers=headers)
 
 
@@ -48,3 +60,16 @@ def internal_error_response() -> JSONResponse:
     """Return the 500 answer for an unexpected failure; the details belong in the log, not the response."""
     body = {"error": "internal_error", "message": "internal error; see the server log", "details": None}
     return JSONResponse(body, status_code=500)
+
+
+async def unknown_route_response(request: Request, exc: Exception) -> JSONResponse:
+    """Answer a path no route matches with the admin error shape, not Starlette's text 404."""
+    # The path is not echoed: under /mcp/ it carries a token.
+    return error_response(NotFound("no such route; the admin API's routes are listed at /admin/openapi.json"))
+
+
+async def unknown_method_response(request: Request, exc: Exception) -> JSONResponse:
+    """Answer a method a non-admin route (``/mcp/{token}``, the probes) does not serve as JSON, with its Allow."""
+    headers = getattr(exc, "headers", None) or {}
+    allowed = next((value for name, value in headers.items() if name.lower() == "allow"), "")
+    return error_response(MethodNotAllowed(f"{request.method} is not served here; use {allowed}", {"Allow": allowed}))

@@ -35,6 +35,7 @@ CONNECT_SPEC = OperationSpec(
     200,
     OAuthConnectInput,
     OAuthConnectView,
+    names_records=True,  # account_id, when reconnecting
 )
 
 

@@ -24,6 +24,7 @@ _ERROR_TEXT = {
     409: "The record is declared in the settings file; change it there.",
     413: "The body is over server.max_body_bytes.",
     422: "The body does not match the schema: a wrong type, a missing or an unknown field; details name them.",
+    503: "The store cannot be reached (store_unavailable); retry after the Retry-After seconds.",
 }
 
 _DESCRIPTION = """\
@@ -58,6 +59,8 @@ class OperationSpec:
     """True for a route that needs no API token."""
     query: type[BaseModel] | None = None
     """The model of the query parameters, when the operation takes any."""
+    names_records: bool = False
+    """True when the body names a record by id (404 when it is gone), like a path with ids does."""
 
 
 def build_document(operations: Sequence[OperationSpec], *, version: str) -> dict[str, Any]:
@@ -131,12 +134,12 @@ def _responses(op: OperationSpec, refs: _Refs, has_ids: bool) -> dict[str, Any]:
     elif op.status != 204:
         success["content"] = {"application/json": {"schema": {"type": "object"}}}
     responses: dict[str, Any] = {str(op.status): success}
-    errors: list[int] = [] if op.public else [401]
+    errors: list[int] = [] if op.public else [401, 503]
     if op.body is not None:
         errors += [400, 413, 422]
     elif op.query is not None:
         errors.append(400)
-    if has_ids:
+    if has_ids or op.names_records:
         errors.append(404)
     if has_ids and op.method in ("PATCH", "DELETE"):
         errors.append(409)

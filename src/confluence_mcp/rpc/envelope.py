@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from confluence_mcp.errors import InvalidRequest, ParseError
+from confluence_mcp.policy.json_text import parse_json
 
 _ID_TYPES = (int, str)
 
@@ -17,7 +18,7 @@ _ID_TYPES = (int, str)
 def parse_message(body: bytes) -> dict[str, Any]:
     """Return the message in ``body``; raise ParseError or InvalidRequest naming what is wrong."""
     try:
-        message = json.loads(body)
+        message = parse_json(body, lone_surrogates="refuse")  # strict JSON: no NaN, no lone surrogate
     except RecursionError as exc:
         raise ParseError("Parse error: the JSON nests too deeply") from exc
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both derive from it
@@ -50,7 +51,9 @@ def parse_message(body: bytes) -> dict[str, Any]:
 def _reason(exc: ValueError) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-    return "it is not UTF-8 text"
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    return str(exc)
 
 
 def json_type(value: Any) -> str:

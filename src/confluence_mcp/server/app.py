@@ -15,6 +15,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
+from confluence_mcp.admin.http_errors import unknown_method_response, unknown_route_response
 from confluence_mcp.admin.static import load_static_config
 from confluence_mcp.atlassian import OAuthRefresher
 from confluence_mcp.errors import ConfigError
@@ -171,11 +172,15 @@ def create_app(
         from confluence_mcp.ui import UI_PREFIX, ui_app  # the web pages, over the same AdminService
 
         routes.append(Mount(UI_PREFIX, app=ui_app()))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=_STARLETTE_ERRORS)
     app.router.redirect_slashes = False  # no path (an MCP URL with its token) is ever sent back in a Location
     app.state.runtime = runtime
     app.state.mcp_endpoint = endpoint
     return app
+
+
+_STARLETTE_ERRORS: Any = {404: unknown_route_response, 405: unknown_method_response}
+"""Starlette's own refusals (no route, a method a route does not take) in the admin error shape, not as text."""
 
 
 def wrap(app: Starlette) -> Any:

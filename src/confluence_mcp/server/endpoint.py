@@ -21,6 +21,7 @@ from confluence_mcp.errors import (
     ProtocolError,
     RequestRefused,
     UnknownMcpServer,
+    UnsupportedMediaType,
 )
 from confluence_mcp.pipeline.observers.access import CURRENT, RequestRecord
 from confluence_mcp.pipeline.observers.metrics import CallMetrics
@@ -99,14 +100,14 @@ class McpEndpoint:
                 record.mcp_server_id = resolved.server.id
             body = await self._body(scope, receive)
             content_type = asgi.header(scope, b"content-type")
-            if content_type is None or not content_type.startswith("application/json"):
-                message = None  # the SDK words the content-type refusal for each era
-            else:
-                message = parse_message(body)
-                if self._count is not None:
-                    self._count(message.get("method"))
-                if record is not None and isinstance(message.get("method"), str):
-                    record.method = message["method"][:64]
+            if content_type is None or not content_type.lower().startswith("application/json"):
+                # Ours, not the SDK's: it would answer a bare text 400 with no Content-Type.
+                raise UnsupportedMediaType("Content-Type must be application/json")
+            message = parse_message(body)
+            if self._count is not None:
+                self._count(message.get("method"))
+            if record is not None and isinstance(message.get("method"), str):
+                record.method = message["method"][:64]
             if message is not None and asgi.header(scope, b"mcp-protocol-version") in MODERN_VERSIONS:
                 refusal = listen_refusal(asgi.header(scope, b"accept"), message)
                 if refusal is not None:
@@ -115,11 +116,7 @@ class McpEndpoint:
                     await guards.send_refusal(send, refusal, request_id=shown_id, modern=True)
                     return
             lean = self.lean
-            if (
-                message is not None
-                and lean is not None
-                and await lean.try_handle(scope, message, token, resolved, send)
-            ):
+            if lean is not None and await lean.try_handle(scope, message, token, resolved, send):
                 return
             state = scope.setdefault("state", {})
             state[RESOLVED_KEY] = resolved

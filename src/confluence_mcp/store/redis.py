@@ -25,9 +25,11 @@ from datetime import datetime
 
 import redis.asyncio
 from redis.asyncio.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from confluence_mcp.errors import NotFound, StoreError
+from confluence_mcp.errors import NotFound, StoreError, StoreUnavailable
 from confluence_mcp.store.base import (
     Account,
     ApiToken,
@@ -356,6 +358,8 @@ class RedisStore:
     def _translated(self) -> Iterator[None]:
         try:
             yield
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise StoreUnavailable(f"redis store {redacted(self._url)}: {exc}") from exc
         except RedisError as exc:
             raise StoreError(f"redis store {redacted(self._url)}: {exc}") from exc
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from confluence_mcp.policy.json_text import parse_json
 from confluence_mcp.policy.ratelimit import RateLimit, parse_rate_limit
 from confluence_mcp.upstream.request import UpstreamRequest
 from confluence_mcp.upstream.sender import UpstreamResponse
@@ -72,8 +73,8 @@ def _success(
     content_type = response.headers.get("content-type", "")
     if "json" in content_type:
         try:
-            data = json.loads(content)
-        except ValueError:
+            data = parse_json(content, lone_surrogates="replace")
+        except (ValueError, RecursionError):
             text = content.decode("utf-8", "replace")
             return ToolOutcome(
                 text=f"Confluence answered HTTP {response.status} with malformed JSON; raw body:\n{text[:2000]}",
@@ -189,8 +190,8 @@ def confluence_message(content: bytes) -> str:
     if not content:
         return ""
     try:
-        data = json.loads(content)
-    except ValueError:
+        data = parse_json(content, lone_surrogates="replace")
+    except (ValueError, RecursionError):
         text = content.decode("utf-8", "replace").strip()
         return text[:_MAX_MESSAGE] if not text.lstrip().startswith("<") else ""
     parts: list[str] = []
