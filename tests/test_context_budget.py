@@ -24,8 +24,8 @@ TARGET_BYTES = 25_000
 """The issue's budget for the default tool set, all tools/list pages together."""
 
 CEILING_BYTES = 32_000
-"""What the default set is held to until the target is met: 30.7 KB measured for 54 tools (with search and
-fetch, schemas shown without their bounds), plus room for the `cursor` argument on the v1 list tools."""
+"""What the default set is held to until the target is met: 31.5 KB measured for 55 tools (with search, fetch
+and the attachment download; Markdown, expected_version and the other server additions included)."""
 
 MIN_DESCRIPTION = 60
 # Words of a tool name that say how it is called, not what it is about.
@@ -114,7 +114,8 @@ def test_instructions_carry_the_traps_descriptions_leave_out() -> None:
     """The server instructions state once what every tool relies on."""
     for phrase in (
         "storage format",
-        "never Markdown",
+        "body-format=markdown",
+        "placeholders, which you leave as they are",
         "version.number = current version + 1",
         "numeric space ids",
         "space keys",

@@ -20,10 +20,7 @@ from confluence_mcp.pipeline.updates import path_argument
 
 MARKDOWN: Final = "markdown"
 BODY_FORMAT: Final = "body-format"
-_BODY_HELP: Final = (
-    'Markdown or storage XHTML: {"representation": "markdown", "value": "Hi *all*"}; '
-    "keep ```confluence blocks and {{…}} placeholders as read."
-)
+_BODY_HELP: Final = '{"representation": "markdown", "value": "Hi *all*"}, or storage XHTML.'
 _MAX_DEPTH: Final = 6
 """How deep a result is searched for bodies: a list's ``results[i].body.storage`` is at depth four."""
 
