@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
-import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,9 +12,13 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from confluence_mcp.errors import ConfigError
 from confluence_mcp.settings_atlassian import AtlassianSettings as AtlassianSettings
+from confluence_mcp.settings_env import ENV_PREFIX as ENV_PREFIX
+from confluence_mcp.settings_env import environment_source, named_variable, yaml_problem
+from confluence_mcp.settings_env import expand_env as expand_env
+from confluence_mcp.settings_static import StaticAccount as StaticAccount
+from confluence_mcp.settings_static import StaticAuth as StaticAuth
+from confluence_mcp.settings_static import StaticServer as StaticServer
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-ENV_PREFIX = "CONFLUENCE_MCP_"
 SECRET_KEY_ENV = "CONFLUENCE_MCP_SECRET_KEY"  # noqa: S105 - the variable name, not a secret
 ALLOWED_HOSTS_ENV = "CONFLUENCE_MCP_UPSTREAM__ALLOWED_HOSTS"
 """A JSON list that replaces ``upstream.allowed_hosts`` (with or without a settings file)."""
@@ -241,60 +242,6 @@ class SecretSettings(_Model):
     data/secret.previous-keys."""
 
 
-class StaticAuth(_Model):
-    """Credentials of a statically configured account."""
-
-    type: Literal["basic", "bearer", "scoped", "oauth"] = "basic"
-    """basic, scoped (email + scoped token; the cloudId is found at start-up) or bearer; oauth is refused by name."""
-    username: str | None = None
-    password: SecretStr
-
-
-class StaticAccount(_Model):
-    """An account declared in the settings file, loaded into the store at start-up."""
-
-    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    label: str = ""
-    instance_url: str
-    auth: StaticAuth
-    api_token_expires_at: str | None = None
-
-
-class StaticServer(_Model):
-    """An MCP server declared in the settings file; its token is given, not minted."""
-
-    token: SecretStr
-    account: str
-    name: str = "static"
-    methods: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    require_api_token_auth: bool = False
-    expires_at: str | None = None
-    tool_exposure: str | None = None
-    """all (every tool in tools/list) or discovery (only the three meta tools); absent: all."""
-    max_limit: int | None = None
-    """The cap on list tools' limit argument, 1 to 250; absent: 100. Range and exposure are the admin rules'."""
-    lean_results: bool | None = None
-    """Results without ``_links``, ``_expandable`` and empty fields, with ``web_url``; absent: true."""
-    hide_deprecated: str | None = None
-    """replaced (deprecated tools another tool replaces are hidden), all or none; absent: replaced."""
-
-    @field_validator("max_limit", mode="before")
-    @classmethod
-    def _not_a_flag(cls, value: object) -> object:
-        # Lax int parsing would read true as 1; numeric text (from ${ENV}) still converts.
-        if isinstance(value, bool):
-            raise ValueError("give a number, not true or false")
-        return value
-
-    @field_validator("token")
-    @classmethod
-    def _long_enough(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value()) < 32:
-            raise ValueError("a static MCP token needs at least 32 characters (use `openssl rand -base64 32`)")
-        return value
-
-
 class Settings(BaseSettings):
     """Everything the server needs: the YAML file (or embedded defaults), then ``CONFLUENCE_MCP_*`` over it.
 
@@ -368,27 +315,6 @@ class Settings(BaseSettings):
         return f"http://{shown}:{self.server.port}"
 
 
-def expand_env(value: Any, path: str = "", environ: Mapping[str, str] | None = None) -> Any:
-    """Replace ``${NAME}`` and ``${NAME:-default}`` in every string; a missing variable names its key."""
-    env = os.environ if environ is None else environ
-    if isinstance(value, dict):
-        return {k: expand_env(v, f"{path}.{k}" if path else str(k), env) for k, v in value.items()}
-    if isinstance(value, list):
-        return [expand_env(v, f"{path}[{i}]", env) for i, v in enumerate(value)]
-    if not isinstance(value, str):
-        return value
-
-    def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        raise ConfigError(f"{path}: environment variable {name} is not set")
-
-    return _ENV_REF.sub(replace, value)
-
-
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Read settings from ``path`` (or embedded defaults) and apply non-None CLI ``overrides``."""
     raw: dict[str, Any] = {}
@@ -400,7 +326,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: invalid YAML{_yaml_problem(exc)}") from exc
+            raise ConfigError(f"{path}: invalid YAML{yaml_problem(exc)}") from exc
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -418,44 +344,11 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     try:
         return Settings(**raw)  # BaseSettings.__init__ lays CONFLUENCE_MCP_* over the file
     except SettingsError as exc:  # a list or object in the environment that is not JSON
-        variable = _named_variable(str(exc))
+        variable = named_variable(str(exc))
         raise ConfigError(f'{variable}: must be JSON (a list such as \'["a", "b"]\', or an object)') from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        source = _environment_source(first["loc"]) or (str(path) if path else "settings")
+        source = environment_source(first["loc"]) or (str(path) if path else "settings")
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{source}: {where}: {first['msg']}{more}") from exc
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """Return where and what the YAML problem is, on one line (PyYAML's own text spans several)."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return f"{where}: {problem}"
-
-
-def _environment_source(loc: tuple[int | str, ...]) -> str | None:
-    """Return ``VARIABLE=value`` when the environment set the value at ``loc`` (or an enclosing one)."""
-    present = {k.upper(): v for k, v in os.environ.items()}
-    for end in range(len(loc), 0, -1):
-        variable = ENV_PREFIX + "__".join(str(p) for p in loc[:end]).upper()
-        if variable in present:
-            return f"{variable}={_shown(present[variable])}"
-    return None
-
-
-def _named_variable(message: str) -> str:
-    """Return the environment variables a pydantic-settings parse error is about (the field's, by prefix)."""
-    match = re.search(r'field "([^"]+)"', message)
-    if not match:
-        return "the environment"
-    prefix = ENV_PREFIX + match.group(1).replace(".", "__").upper()
-    named = sorted(k for k in os.environ if k.upper() == prefix or k.upper().startswith(prefix + "__"))
-    return " or ".join(named) or prefix
-
-
-def _shown(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
