@@ -7,9 +7,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from confluence_mcp.server.app import create_app
+from confluence_mcp.server.app import create_app, wrap
+from confluence_mcp.simulator import create_simulator
 from confluence_mcp.ui.sessions import SESSION_COOKIE
 from tests.support.admin import MCP_HEADERS
+from tests.support.atlassian import SIM_SCOPED_TOKEN
+from tests.support.servers import serve_asgi
+from tests.support.stack import platform_settings
 from tests.ui.conftest import SIM_EMAIL, SIM_TOKEN, Site, add_admin_token, csrf_of, running_site, signed_in, ui_settings
 
 pytestmark = pytest.mark.anyio
@@ -177,3 +181,31 @@ async def test_pages_of_a_missing_record_answer_404_and_the_pages_can_be_turned_
         httpx.AsyncClient(base_url=off.base_url) as http,
     ):
         assert (await http.get("/ui/sign-in")).status_code == 404
+
+
+async def test_a_scoped_token_is_tested_through_the_gateway_from_the_account_form() -> None:
+    """The form offers scoped tokens; Test connection finds the cloudId and asks the gateway, as calls will."""
+    sim = create_simulator(email=SIM_EMAIL, api_token=SIM_TOKEN)
+    async with serve_asgi(sim.app) as sim_url:
+        settings = ui_settings(atlassian=platform_settings(sim_url))
+        app = create_app(settings)
+        async with (
+            serve_asgi(wrap(app), server=settings.server) as base_url,
+            httpx.AsyncClient(base_url=base_url, timeout=30) as client,
+        ):
+            token, _ = await add_admin_token(app)
+            csrf = await signed_in(client, token)
+            form = await client.get("/ui/accounts/new")
+            assert '<option value="scoped"' in form.text
+            body = {
+                "csrf": csrf,
+                "label": "Scoped",
+                "instance_url": sim_url,
+                "auth.type": "scoped",
+                "auth.username": SIM_EMAIL,
+            }
+            test = await client.post("/ui/accounts/test", data={**body, "auth.password": SIM_SCOPED_TOKEN})
+
+    assert test.status_code == 200, test.text
+    assert test.json().get("ok") is True, test.text
+    assert f"/ex/confluence/{sim.platform.cloud_id}/wiki/rest/api/user/current" in [r.path for r in sim.requests]

@@ -153,7 +153,8 @@ class AdminService:
     async def test_connection(self, body: AccountInput) -> ConnectionReport:
         """Return what Confluence says of the site and credentials in ``body``, saving nothing."""
         account = new_account("acc_unsaved", body, self._settings.upstream, self._clock())
-        return await self._report(account)
+        # A scoped token is checked where its calls go: through the gateway, under the site's cloudId.
+        return await self._report(await with_cloud_id(account, None, self._settings.upstream))
 
     async def check_account(self, account_id: str) -> ConnectionReport:
         """Return what Confluence says of a stored account's site and credentials now."""

@@ -116,7 +116,7 @@ def account_body(form: Form) -> dict[str, Any]:
         "instance_url": form.get("instance_url"),
         "auth": {
             "type": auth_type,
-            "username": (form.get("auth.username") or None) if auth_type == "basic" else None,
+            "username": (form.get("auth.username") or None) if auth_type in ("basic", "scoped") else None,
             "password": form.get("auth.password"),
         },
         "api_token_expires_at": _date_or_none(form.get("api_token_expires_at")),
