@@ -31,6 +31,12 @@ def _sent(stack: Stack) -> list[tuple[str, str]]:
     return [(r.method, r.path) for r in stack.sim.requests]
 
 
+def _page_update(markdown: str, **extra: Any) -> dict[str, Any]:
+    """The arguments of a page update whose body is ``markdown``."""
+    body = {"representation": "markdown", "value": markdown}
+    return {"id": PAGE, "status": "current", "title": "Release checklist", "body": body, **extra}
+
+
 def _text(result: dict[str, Any]) -> str:
     text: str = result["content"][0]["text"]
     return text
@@ -86,21 +92,12 @@ async def test_editing_one_paragraph_in_markdown_changes_only_that_paragraph(sta
     stack.sim.requests.clear()
 
     edited = markdown.replace("Last line.", "Last line, edited by an agent.")
-    result = await stack.call(
-        UPDATE_PAGE,
-        {
-            "id": PAGE,
-            "status": "current",
-            "title": "Release checklist",
-            "body": {"representation": "markdown", "value": edited},
-        },
-    )
+    result = await stack.call(UPDATE_PAGE, _page_update(edited))
 
     assert result["isError"] is False, _text(result)
     assert _sent(stack) == [("GET", f"/wiki/api/v2/pages/{PAGE}"), ("PUT", f"/wiki/api/v2/pages/{PAGE}")]
-    assert (
-        dict(stack.sim.requests[0].query).get("body-format") == "storage"
-    )  # the version read also brought the storage
+    read_query = dict(stack.sim.requests[0].query)
+    assert read_query.get("body-format") == "storage"  # the version read also brought the storage
     assert stack.sim.requests[1].json["body"]["representation"] == "storage"
     assert stack.sim.state.content[PAGE].storage == PANELLED.replace("Last line.", "Last line, edited by an agent.")
     assert stack.sim.state.content[PAGE].version.number == before + 1
@@ -112,16 +109,7 @@ async def test_a_markdown_update_with_its_own_version_still_reads_the_storage_on
     markdown = to_markdown(PANELLED)
     number = stack.sim.state.content[PAGE].version.number + 1
 
-    result = await stack.call(
-        UPDATE_PAGE,
-        {
-            "id": PAGE,
-            "status": "current",
-            "title": "Release checklist",
-            "body": {"representation": "markdown", "value": markdown},
-            "version": {"number": number},
-        },
-    )
+    result = await stack.call(UPDATE_PAGE, _page_update(markdown, version={"number": number}))
 
     assert result["isError"] is False, _text(result)
     assert _sent(stack) == [("GET", f"/wiki/api/v2/pages/{PAGE}"), ("PUT", f"/wiki/api/v2/pages/{PAGE}")]
@@ -136,15 +124,7 @@ async def test_a_placeholder_the_page_no_longer_has_is_refused_and_nothing_is_wr
     stack.sim.state.content[PAGE].storage = "<p>Someone removed the panel.</p>"
     before = stack.sim.state.content[PAGE].version.number
 
-    result = await stack.call(
-        UPDATE_PAGE,
-        {
-            "id": PAGE,
-            "status": "current",
-            "title": "Release checklist",
-            "body": {"representation": "markdown", "value": markdown},
-        },
-    )
+    result = await stack.call(UPDATE_PAGE, _page_update(markdown))
 
     assert result["isError"] is True
     assert "info#1" in _text(result)
