@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import urlsplit
 
 import httpx
@@ -209,3 +211,45 @@ async def test_a_scoped_token_is_tested_through_the_gateway_from_the_account_for
     assert test.status_code == 200, test.text
     assert test.json().get("ok") is True, test.text
     assert f"/ex/confluence/{sim.platform.cloud_id}/wiki/rest/api/user/current" in [r.path for r in sim.requests]
+
+
+async def test_connect_with_atlassian_starts_at_the_accounts_page_and_ends_in_a_stored_oauth_account() -> None:
+    """The button's page links to Atlassian's authorize URL; following it through the callback stores the account."""
+    sim = create_simulator(email=SIM_EMAIL, api_token=SIM_TOKEN)
+    async with serve_asgi(sim.app) as sim_url:
+        settings = ui_settings(atlassian=platform_settings(sim_url))
+        app = create_app(settings)
+        async with (
+            serve_asgi(wrap(app), server=settings.server) as base_url,
+            httpx.AsyncClient(base_url=base_url, timeout=30) as client,
+        ):
+            token, _ = await add_admin_token(app)
+            csrf = await signed_in(client, token)
+            listed = await client.get("/ui/accounts")
+            assert 'action="/ui/accounts/connect"' in listed.text
+            started = await client.post("/ui/accounts/connect", data={"csrf": csrf, "label": "Via OAuth"})
+            assert started.status_code == 200, started.text
+            match = re.search(r'id="continue-to-atlassian" href="([^"]+)"', started.text)
+            assert match is not None, started.text
+            authorize = html.unescape(match.group(1))
+            assert authorize.startswith(f"{sim_url}/authorize?")
+            consent = await client.get(authorize)  # the simulator approves and sends the browser back
+            assert consent.status_code in (302, 303), consent.text
+            callback = consent.headers["location"]
+            assert callback.startswith(f"{base_url}/oauth/callback?")
+            done = await client.get(callback)
+            accounts = await app.state.runtime.store.list_accounts()
+
+    assert done.status_code == 200, done.text
+    assert [(a.label, a.auth_type) for a in accounts] == [("Via OAuth", "oauth")]
+
+
+async def test_connect_with_atlassian_without_an_oauth_app_says_which_settings_to_set(
+    site: Site, client: httpx.AsyncClient
+) -> None:
+    """No atlassian.oauth_client_id: the accounts page comes back with the settings named, and no account."""
+    csrf = await signed_in(client, site.admin_token)
+    refused = await client.post("/ui/accounts/connect", data={"csrf": csrf})
+    assert refused.status_code == 422
+    assert "atlassian.oauth_client_id" in refused.text
+    assert await site.runtime.store.list_accounts() == []

@@ -127,6 +127,7 @@ def admin_service(runtime: Any, actor: str) -> AdminService:
         lambda: runtime.catalog.tools,
         on_change=runtime.resolver.invalidate,  # so a revoked URL dies at once in this process
         hasher=runtime.cipher.hasher,
+        cipher=runtime.cipher,  # for connector(): the web pages start Connect with Atlassian through it
         auditor=None if runtime.audit is None else Auditor(actor, runtime.audit.append, runtime.audit.new_id),
         checker=None
         if runtime.upstream is None

@@ -126,12 +126,15 @@ class AdminService:
         self._on_change = on_change
         self._clock = clock
 
-    def connector(self) -> AccountConnector:
-        """Return the OAuth connector over the same store, settings and auditor (needs the secret key's cipher)."""
+    def connector(self, *, public_url: str | None = None) -> AccountConnector:
+        """Return the OAuth connector over the same store, settings and auditor (needs the secret key's cipher).
+
+        ``public_url`` is where Atlassian sends the browser back (``/oauth/callback`` under it); default: ours.
+        """
         if self._cipher is None:
             raise RuntimeError("AdminService.connector needs the store's cipher")  # a wiring bug, not user input
         return AccountConnector(
-            self._store, self._settings, self._cipher, public_url=self._public_url, auditor=self.auditor
+            self._store, self._settings, self._cipher, public_url=public_url or self._public_url, auditor=self.auditor
         )
 
     def mcp_url(self, token: str) -> str:

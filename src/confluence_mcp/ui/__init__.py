@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from confluence_mcp.ui.pages import Endpoint, Handler, UiState
 from confluence_mcp.ui.pages_accounts import (
+    account_connect,
     account_edit,
     account_new,
     account_post,
@@ -41,6 +42,7 @@ _PAGES: tuple[tuple[str, tuple[str, ...], Handler, bool], ...] = (
     ("/accounts", ("POST",), account_post, False),
     ("/accounts/new", ("GET",), account_new, False),
     ("/accounts/test", ("POST",), account_test, True),
+    ("/accounts/connect", ("POST",), account_connect, False),
     (_ACCOUNT, ("GET",), servers, False),
     (f"{_ACCOUNT}/edit", ("GET", "POST"), account_edit, False),
     (f"{_ACCOUNT}/remove", ("GET", "POST"), account_remove, False),

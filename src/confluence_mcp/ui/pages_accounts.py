@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from confluence_mcp.admin.connect_models import OAuthConnectInput
 from confluence_mcp.admin.models import AccountInput, AccountPatch, parse_input
 from confluence_mcp.admin.views import check_view
 from confluence_mcp.errors import InvalidInput
@@ -13,7 +14,16 @@ from confluence_mcp.store.base import Account
 from confluence_mcp.ui.forms import Form, account_body, account_patch, form_errors
 from confluence_mcp.ui.pages import Page
 
-__all__ = ["NOTICES", "account_edit", "account_new", "account_post", "account_remove", "account_test", "accounts"]
+__all__ = [
+    "NOTICES",
+    "account_connect",
+    "account_edit",
+    "account_new",
+    "account_post",
+    "account_remove",
+    "account_test",
+    "accounts",
+]
 
 ACCOUNT_FIELDS = frozenset(
     {"label", "instance_url", "auth.type", "auth.username", "auth.password", "api_token_expires_at"}
@@ -53,11 +63,15 @@ def _account_values(account: Account) -> dict[str, str]:
 
 async def accounts(page: Page) -> Response:
     """GET /ui/accounts: every account, its site, credentials' owner, token expiry and MCP server count."""
+    return page.render("accounts.html", rows=await _rows(page), notice=notice(page))
+
+
+async def _rows(page: Page) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for account in await page.service.list_accounts():
         servers = await page.service.list_mcp_servers(account.id)
         rows.append({"account": account, "servers": len(servers)})
-    return page.render("accounts.html", rows=rows, notice=notice(page))
+    return rows
 
 
 async def account_new(page: Page) -> Response:
@@ -76,6 +90,24 @@ async def account_post(page: Page) -> Response:
         return page.render("account_form.html", 422, mode="add", values=_values(page.form), errors=errors, account=None)
     key = "account-added" if saved.check is not None else "account-added-unchecked"
     return page.redirect(f"/ui/accounts/{saved.account.id}?notice={key}")
+
+
+async def account_connect(page: Page) -> Response:
+    """POST /ui/accounts/connect: start Connect with Atlassian (OAuth) and offer the link to Atlassian's consent.
+
+    A page with a link, not a redirect: the pages' CSP allows forms to post only to this site, and browsers
+    apply that to a form's redirect too. Atlassian sends the browser back to ``/oauth/callback``.
+    """
+    try:
+        body = parse_input(OAuthConnectInput, {"label": page.form.get("label") or None})
+        # Back to the host the operator is on, as POST /oauth/connect does, unless server.public_url says where.
+        url = page.request.url
+        back = page.runtime.settings.server.public_url or f"{url.scheme}://{url.netloc}"
+        started = await page.service.connector(public_url=back).start(body)
+    except InvalidInput as exc:
+        errors = form_errors(exc, frozenset({"label"}))
+        return page.render("accounts.html", 422, rows=await _rows(page), notice="", errors=errors)
+    return page.render("connect.html", started=started)
 
 
 async def account_test(page: Page) -> Response:
