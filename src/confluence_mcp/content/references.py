@@ -83,12 +83,14 @@ class Index:
     def __init__(self, root: Node | None) -> None:
         self._by_kind: dict[str, list[Node]] = {}
         self._number: dict[int, int] = {}
+        self._position: dict[int, int] = {}
         self.max_task_id = 0
         if root is None:
             self.present = False
             return
         self.present = True
-        for element in root.iter():
+        for position, element in enumerate(root.iter()):
+            self._position[id(element)] = position
             name = tag_of(element)
             if name == "ac:confluence" or name.startswith("ri:"):
                 continue
@@ -97,6 +99,14 @@ class Index:
             self._number[id(element)] = len(same)
             if name == "ac:task-id" and (element.text or "").strip().isdigit():
                 self.max_task_id = max(self.max_task_id, int((element.text or "").strip()))
+
+    def position(self, element: Node) -> int:
+        """Return ``element``'s place in the page's document order (an ancestor comes before its descendants)."""
+        return self._position[id(element)]
+
+    def of_kind(self, kind: str) -> list[Node]:
+        """Return the page's elements of ``kind`` in document order."""
+        return list(self._by_kind.get(kind, []))
 
     def reference(self, element: Node, part: Part) -> str:
         """Return ``kind#n~hash`` for an element of the indexed page; the hash fingerprints the ``part`` taken."""
