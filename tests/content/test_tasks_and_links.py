@@ -110,6 +110,19 @@ def test_a_task_list_inside_a_panel_is_plain_gfm_and_keeps_its_ids() -> None:
     )
 
 
+def test_a_task_kept_in_a_read_only_placeholder_is_not_taken_by_its_twin_after_it() -> None:
+    """A task inside a merged-cell table comes back with the table; the plain twin after it keeps its own id."""
+    page = (
+        f'<table><tbody><tr><td colspan="2"><ac:task-list>{_task(1, "TBD")}</ac:task-list></td></tr></tbody>'
+        f"</table><ac:task-list>{_task(2, 'TBD')}</ac:task-list>"
+    )
+    markdown = to_markdown(page)
+    assert markdown.startswith("```confluence table#1~")
+    assert markdown.endswith("```\n\n- [ ] TBD\n")
+    ticked = to_storage(markdown[: -len("[ ] TBD\n")] + "[x] TBD\n", page)
+    assert ticked == page.replace(_task(2, "TBD"), _task(2, "TBD", done=True))
+
+
 def test_a_task_list_beside_a_bullet_list_does_not_merge_with_it() -> None:
     """Adjacent bullet and task lists get different markers, so each stays its own list."""
     page = f"<ul><li>one</li></ul><ac:task-list>{_task(3, 'two')}</ac:task-list><ul><li>three</li></ul>"

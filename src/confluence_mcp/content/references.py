@@ -85,6 +85,8 @@ class Index:
         self._number: dict[int, int] = {}
         self._position: dict[int, int] = {}
         self.max_task_id = 0
+        self.task_bodies: dict[int, object] = {}  # each task's comparable body, filled as tasks_in needs them
+        self.task_places: dict[int, tuple[Node, int]] = {}  # each task's list and place among its tasks
         if root is None:
             self.present = False
             return
@@ -97,6 +99,9 @@ class Index:
             same = self._by_kind.setdefault(kind_of(element), [])
             same.append(element)
             self._number[id(element)] = len(same)
+            if name == "ac:task-list":
+                tasks = [child for child in element if tag_of(child) == "ac:task"]
+                self.task_places.update((id(task), (element, number)) for number, task in enumerate(tasks))
             if name == "ac:task-id" and (element.text or "").strip().isdigit():
                 self.max_task_id = max(self.max_task_id, int((element.text or "").strip()))
 

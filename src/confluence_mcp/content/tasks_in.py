@@ -45,16 +45,12 @@ class Tasks:
 
     def __init__(self, index: Index, before: Node | None = None) -> None:
         """``before``: an element of the page whose preceding tasks count as taken (to convert it alone)."""
+        self.index = index
         self.last = index.max_task_id
-        self.order = index.of_kind("task")
-        start = index.position(before) if before is not None else 0
-        self.used = {id(task) for task in self.order if index.position(task) < start}
-        self.place: dict[int, tuple[Node, int]] = {}
-        for task_list in index.of_kind("task-list"):
-            tasks = [child for child in task_list if tag_of(child) == "ac:task"]
-            for position, task in enumerate(tasks):
-                self.place[id(task)] = (task_list, position)
-        self.contents = {id(task): _content(task.find(_BODY)) for task in self.order}
+        self.start = index.position(before) if before is not None else 0
+        self.used: set[int] = set()
+        self.place = index.task_places
+        self.contents = index.task_bodies
 
     def claim(self, element: Node) -> None:
         """Count the tasks in a page element a placeholder took as taken, so later items match the ones after."""
@@ -74,12 +70,20 @@ class Tasks:
     def _by_text(self, items: list[TaskItem]) -> None:
         for item in items:
             wanted = _content(item.body)
-            item.original = next(
-                (t for t in self.order if id(t) not in self.used and self.contents[id(t)] == wanted), None
-            )
+            tasks = self.index.of_kind("task")
+            item.original = next((t for t in tasks if self._free(t) and self._content(t) == wanted), None)
             if item.original is not None:
                 self.used.add(id(item.original))
             self._by_text(item.nested)
+
+    def _free(self, task: Node) -> bool:
+        """Say whether no item took ``task`` yet (tasks before the element converted alone count as taken)."""
+        return id(task) not in self.used and self.index.position(task) >= self.start
+
+    def _content(self, task: Node) -> object:
+        if id(task) not in self.contents:
+            self.contents[id(task)] = _content(task.find(_BODY))
+        return self.contents[id(task)]
 
     def _by_position(self, items: list[TaskItem]) -> None:
         for number, item in enumerate(items):
@@ -102,7 +106,7 @@ class Tasks:
         if after is not None and id(after) in self.place and self.place[id(after)][0] is task_list:
             high = self.place[id(after)][1]
         candidates = [t for t in task_list if tag_of(t) == "ac:task"]
-        return next((t for t in candidates[low + 1 : high] if id(t) not in self.used), None)
+        return next((t for t in candidates[low + 1 : high] if self._free(t)), None)
 
     def _write(self, items: list[TaskItem], parent: Node) -> None:
         first = next((i.original for i in items if i.original is not None and id(i.original) in self.place), None)
