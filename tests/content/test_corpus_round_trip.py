@@ -56,7 +56,7 @@ def test_ordinary_constructs_become_ordinary_gfm() -> None:
     )
     markdown = to_markdown(storage)
     assert unhashed(markdown) == (
-        "## Title\n\n**b** *i* ~~s~~ `c` [x](https://x.example/) [](<page:ENG/Team home>) "
+        "## Title\n\n**b** *i* ~~s~~ `c` [x](https://x.example/) [Team home](<page:ENG/Team home>) "
         "[spec](<attachment:a b.pdf>)\n\n1. one\n   - two\n\n| h |\n|---|\n| d |\n\n```sql\nselect 1;\n```\n\n"
         "> q\n\n---\n\n![](attachment:d.png)\n\n![logo](https://x.example/l.png)\n"
     )

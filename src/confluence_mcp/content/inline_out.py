@@ -159,7 +159,8 @@ class InlineWriter:
         target, name = targets[0], tag_of(targets[0])
         attributes = {key.split("}")[-1]: value for key, value in target.attrib.items()}
         if name == "ri:page" and set(attributes) in ({"content-title"}, {"content-title", "space-key"}):
-            title = quote(attributes["content-title"], safe=LINK_SAFE)
+            shown = attributes["content-title"]
+            title = quote(shown, safe=LINK_SAFE)
             space = attributes.get("space-key")
             if space is not None and (not space or "/" in space):
                 return None
@@ -167,13 +168,15 @@ class InlineWriter:
             if space is None and "/" in attributes["content-title"]:
                 return None
         elif name == "ri:attachment" and set(attributes) == {"filename"}:
-            destination = "attachment:" + quote(attributes["filename"], safe=LINK_SAFE)
+            shown = attributes["filename"]
+            destination = "attachment:" + quote(shown, safe=LINK_SAFE)
         else:
             return None
         anchor = link.get("{http://atlassian.com/content}anchor")
         if anchor is not None:
             destination += "#" + quote(anchor, safe=LINK_SAFE)
-        text = bodies[0].text or "" if bodies else ""
+        # A link without a body shows its target's title (or file name) in Confluence, so the Markdown does too.
+        text = bodies[0].text or "" if bodies else shown
         if bodies and not text:
             return None
         return f"[{self.text(text)}]({_destination(destination)})"

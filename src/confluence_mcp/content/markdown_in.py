@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 from markdown_it.tree import SyntaxTreeNode
 
 from confluence_mcp.content.markdown_syntax import PLACEHOLDER_TOKEN, is_task, parse_markdown, table_rows
-from confluence_mcp.content.placeholders_in import PlaceholderBuilder, TaskIds
+from confluence_mcp.content.placeholders_in import PlaceholderBuilder
 from confluence_mcp.content.references import (
     Index,
     content_kind,
@@ -29,6 +29,7 @@ from confluence_mcp.content.storage_xml import (
     sub,
     write_storage,
 )
+from confluence_mcp.content.tasks_in import TaskItem, Tasks
 from confluence_mcp.errors import MarkdownRefused, StorageUnreadable
 
 __all__ = ["storage_tree"]
@@ -41,10 +42,10 @@ _NAME: Final = clark("ac:name")
 class _Builder(PlaceholderBuilder):
     """Builds storage elements from one Markdown syntax tree; ``base`` is the line the Markdown starts after."""
 
-    def __init__(self, index: Index, base: int, task_ids: TaskIds) -> None:
+    def __init__(self, index: Index, base: int, tasks: Tasks) -> None:
         self.index = index
         self.base = base
-        self.task_ids = task_ids
+        self.tasks = tasks
 
     def line(self, node: SyntaxTreeNode) -> int:
         while node.map is None and node.parent is not None:
@@ -52,7 +53,7 @@ class _Builder(PlaceholderBuilder):
         return self.base + (node.map[0] if node.map else 0) + 1
 
     def nested(self, markdown: str, fence: SyntaxTreeNode) -> tuple[SyntaxTreeNode, _Builder]:
-        return parse_markdown(markdown), _Builder(self.index, self.line(fence), self.task_ids)
+        return parse_markdown(markdown), _Builder(self.index, self.line(fence), self.tasks)
 
     def blocks(self, nodes: Sequence[SyntaxTreeNode], parent: Node) -> None:
         for node in nodes:
@@ -96,12 +97,8 @@ class _Builder(PlaceholderBuilder):
 
     def listing(self, node: SyntaxTreeNode, parent: Node) -> None:
         items = node.children
-        if node.type == "bullet_list" and items and all(is_task(item) for item in items):
-            task_list = sub(parent, "ac:task-list")
-            for item in items:
-                task = sub(task_list, "ac:task")
-                sub(task, "ac:task-id", text=self.task_ids.next())
-                self.task(item, task)
+        if _task_list(node):
+            self.tasks.build(self.task_items(node), parent)
             return
         name = "ul" if node.type == "bullet_list" else "ol"
         listing = sub(parent, name)
@@ -117,6 +114,19 @@ class _Builder(PlaceholderBuilder):
                 self.blocks(item.children[1:], li)
             else:
                 self.blocks(item.children, li)
+
+    def task_items(self, node: SyntaxTreeNode) -> list[TaskItem]:
+        """Build each item's body; a task list nested in an item is one nested in the storage list after it."""
+        items: list[TaskItem] = []
+        for item in node.children:
+            first, rest = (item.children[0] if item.children else None), item.children[1:]
+            nested = rest[0] if len(rest) == 1 and _task_list(rest[0]) else None
+            if first is None or first.type != "paragraph" or (rest and nested is None):
+                raise MarkdownRefused("a task with nested blocks", self.line(item), "a Confluence task holds one line")
+            body = Node(clark("ac:task-body"))
+            self.inline(_after_checkbox(first.children[0].children), body, self.line(item))
+            items.append(TaskItem(body, _checked(item), self.task_items(nested) if nested is not None else []))
+        return items
 
     def task(self, item: SyntaxTreeNode, task: Node) -> None:
         status = task.find(clark("ac:task-status"))
@@ -267,12 +277,17 @@ class _Builder(PlaceholderBuilder):
         target, hash_mark, anchor = target.partition("#")
         link = sub(parent, "ac:link", {"ac:anchor": unquote(anchor)} if hash_mark else None)
         if scheme == "attachment":
-            sub(link, "ri:attachment", {"ri:filename": unquote(target)})
+            shown = unquote(target)
+            sub(link, "ri:attachment", {"ri:filename": shown})
         else:
             space, slash, title = target.partition("/")
-            attributes = {"ri:space-key": unquote(space), "ri:content-title": unquote(title)} if slash else {}
-            sub(link, "ri:page", attributes or {"ri:content-title": unquote(target)})
-        if node.children and all(child.type == "text" for child in node.children):
+            shown = unquote(title if slash else target)
+            attributes = {"ri:space-key": unquote(space)} if slash else {}
+            sub(link, "ri:page", {**attributes, "ri:content-title": shown})
+        plain = all(child.type == "text" for child in node.children)
+        if plain and _plain_text(node.children) == shown:
+            return  # the text Confluence shows for a link without a body
+        if node.children and plain:
             sub(link, "ac:plain-text-link-body", text=_plain_text(node.children))
         elif node.children:
             self.inline(node.children, sub(link, "ac:link-body"), line)
@@ -288,6 +303,12 @@ def _whole_element(html: str) -> bool:
 
 def _plain_text(nodes: Sequence[SyntaxTreeNode]) -> str:
     return "".join(node.content if node.type == "text" else _plain_text(node.children) for node in nodes)
+
+
+def _task_list(node: SyntaxTreeNode) -> bool:
+    """Say whether ``node`` is a bullet list whose every item is a GFM task."""
+    items = node.children if node.type == "bullet_list" else []
+    return bool(items) and all(is_task(item) for item in items)
 
 
 def _checked(item: SyntaxTreeNode) -> bool:
@@ -320,9 +341,12 @@ def _not_xml(char: str) -> bool:
     return (code < 0x20 and char not in "\t\r") or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF)
 
 
-def storage_tree(markdown: str, index: Index) -> Node:
-    """Return a root element holding the storage ``markdown`` stands for, placeholders resolved in ``index``."""
+def storage_tree(markdown: str, index: Index, alone: Node | None = None) -> Node:
+    """Return a root element holding the storage ``markdown`` stands for, placeholders resolved in ``index``.
+
+    ``alone`` is the page element ``markdown`` was written for, when it is converted without the rest of the page.
+    """
     _refuse_control_characters(markdown)
     root = new_root()
-    _Builder(index, 0, TaskIds(index.max_task_id)).blocks(parse_markdown(markdown).children, root)
+    _Builder(index, 0, Tasks(index, alone)).blocks(parse_markdown(markdown).children, root)
     return root

@@ -43,6 +43,8 @@ _SPACES: Final = re.compile(r"[ \t\r\n]+")
 # The cell styles markdown-it writes for a GFM alignment row, and back.
 _ALIGNMENT: Final = {"text-align:left": ":---", "text-align:right": "---:", "text-align:center": ":---:"}
 _AC_NAME: Final = "{http://atlassian.com/content}name"
+# Lists whose Markdown would run together when adjacent with the same marker (a task list is a bullet list).
+_LIST_FAMILY: Final = {"ul": "bullet", "ac:task-list": "bullet", "ol": "ordered"}
 
 
 def _fence(info: str, body: str) -> str:
@@ -85,7 +87,7 @@ class _Writer(InlineWriter):
             if run:
                 parts.append(self.inline_items(run, safe=False))
                 run, previous = [], None
-            listing = name if name in ("ul", "ol", "ac:task-list") else None
+            listing = _LIST_FAMILY.get(name)
             variant = 1 - variant if listing is not None and listing == previous else 0
             parts.append(self.block(child, variant))
             previous = listing
@@ -111,13 +113,13 @@ class _Writer(InlineWriter):
         expected = canonical(_alone(element))
         for attempt in attempts:
             markdown = attempt()
-            if markdown and self.same(markdown, expected):
+            if markdown and self.same(markdown, expected, element):
                 return markdown
         return self.leaf(element)
 
-    def same(self, markdown: str, expected: object) -> bool:
+    def same(self, markdown: str, expected: object, element: Node) -> bool:
         try:
-            return canonical(storage_tree(markdown, self.index)) == expected
+            return canonical(storage_tree(markdown, self.index, element)) == expected
         except ConfluenceMcpError:
             return False
 
@@ -133,6 +135,8 @@ class _Writer(InlineWriter):
             return f"{'#' * int(name[1])} {text}" if text else None
         if name in ("ul", "ol"):
             return self.listing(element, variant, safe=safe)
+        if name == "ac:task-list":
+            return self.task_list(element, "*" if variant else "-", safe=safe)
         if name == "blockquote" and plain and content_kind(element) == "blocks":
             return "\n".join(f"> {line}" if line else ">" for line in self.blocks(element).split("\n"))
         if name == "hr" and plain and not len(element) and not (element.text or "").strip():
@@ -213,16 +217,39 @@ class _Writer(InlineWriter):
                 lines.append("|" + "".join(_ALIGNMENT.get(c.get("style", ""), "---") + "|" for c in cells))
         return "\n".join(lines)
 
-    def tasks(self, task_list: Node, *, safe: bool) -> str:
-        lines = []
-        for task in task_list:
-            if tag_of(task) != "ac:task":
+    def task_list(self, task_list: Node, marker: str, *, safe: bool) -> str | None:
+        """Write a task list as GFM ``- [ ]`` items; a list nested after a task is indented under it."""
+        lines: list[str] = []
+        for text, child in children_text(task_list):
+            if child is None:
+                if text is not None and text.strip():
+                    return None
                 continue
-            status = task.find("{http://atlassian.com/content}task-status")
-            done = status is not None and (status.text or "").strip() == "complete"
-            body = task.find("{http://atlassian.com/content}task-body")
-            lines.append(f"- [{'x' if done else ' '}] " + (self.inline(body, safe=safe) if body is not None else ""))
-        return "\n".join(lines)
+            name = tag_of(child)
+            if name == "ac:task":
+                body = child.find("{http://atlassian.com/content}task-body")
+                if body is not None and content_kind(body) not in ("inline", "empty"):
+                    return None
+                lines.append(self.task(child, marker, safe=safe))
+            elif name == "ac:task-list" and lines:
+                nested = self.task_list(child, "-", safe=safe)
+                if nested is None:
+                    return None
+                lines[-1] += "\n" + " " * (len(marker) + 1) + _indent(nested, len(marker) + 1)
+            else:
+                return None
+        return "\n".join(lines) or None
+
+    def task(self, task: Node, marker: str, *, safe: bool) -> str:
+        status = task.find("{http://atlassian.com/content}task-status")
+        done = status is not None and (status.text or "").strip() == "complete"
+        body = task.find("{http://atlassian.com/content}task-body")
+        text = self.inline(body, safe=safe) if body is not None else ""
+        return f"{marker} [{'x' if done else ' '}] " + _indent(text, len(marker) + 5)
+
+    def tasks(self, task_list: Node, *, safe: bool) -> str:
+        tasks = [task for task in task_list if tag_of(task) == "ac:task"]
+        return "\n".join(self.task(task, "-", safe=safe) for task in tasks)
 
     def code(self, macro: Node) -> str | None:
         parameters = [c for c in macro if tag_of(c) == "ac:parameter"]

@@ -14,28 +14,17 @@ from markdown_it.tree import SyntaxTreeNode
 from confluence_mcp.content.markdown_syntax import PLACEHOLDER_TOKEN, is_task, table_rows
 from confluence_mcp.content.references import REFERENCE, Index, cell_inline, header_of, rows_of, slot_mode, slot_of
 from confluence_mcp.content.storage_xml import Node, clear, detached_copy, sub, tag_of, visible_text
+from confluence_mcp.content.tasks_in import Tasks
 from confluence_mcp.errors import MarkdownRefused
 
-__all__ = ["PlaceholderBuilder", "TaskIds"]
-
-
-class TaskIds:
-    """Hands out task ids above every id the original page uses."""
-
-    def __init__(self, start: int) -> None:
-        self.last = start
-
-    def next(self) -> str:
-        """Return the next unused task id."""
-        self.last += 1
-        return str(self.last)
+__all__ = ["PlaceholderBuilder"]
 
 
 class PlaceholderBuilder:
     """Resolves placeholders; the Markdown reader (``markdown_in._Builder``) supplies the ordinary constructs."""
 
     index: Index
-    task_ids: TaskIds
+    tasks: Tasks
 
     def line(self, node: SyntaxTreeNode) -> int:
         """Return the 1-based line of ``node`` in the whole Markdown."""
@@ -78,6 +67,8 @@ class PlaceholderBuilder:
         )
         _check_words(reference, " ".join(rest[1:] if read_only else rest), header_of(original), line)
         mode = None if read_only else slot_mode(original)
+        if mode in (None, "tasks"):
+            self.tasks.claim(original)  # tasks inside a body are matched when the body is read
         shell = detached_copy(original)
         if mode is None:
             preview = node.content.strip()
@@ -121,7 +112,7 @@ class PlaceholderBuilder:
                     shell.append(task)
                 else:
                     task = sub(shell, "ac:task")
-                    sub(task, "ac:task-id", text=self.task_ids.next())
+                    sub(task, "ac:task-id", text=self.tasks.next_id())
                 builder.task(item, task)
 
     def table_into(self, shell: Node, node: SyntaxTreeNode) -> None:
@@ -166,6 +157,7 @@ class PlaceholderBuilder:
         shell = detached_copy(original)
         if close is None:
             _check_words(reference, words, header_of(original, with_text=True), line)
+            self.tasks.claim(original)
             parent.append(shell)
             return position + 1
         slot = slot_of(shell)

@@ -83,20 +83,35 @@ class Index:
     def __init__(self, root: Node | None) -> None:
         self._by_kind: dict[str, list[Node]] = {}
         self._number: dict[int, int] = {}
+        self._position: dict[int, int] = {}
         self.max_task_id = 0
+        self.task_bodies: dict[int, object] = {}  # each task's comparable body, filled as tasks_in needs them
+        self.task_places: dict[int, tuple[Node, int]] = {}  # each task's list and place among its tasks
         if root is None:
             self.present = False
             return
         self.present = True
-        for element in root.iter():
+        for position, element in enumerate(root.iter()):
+            self._position[id(element)] = position
             name = tag_of(element)
             if name == "ac:confluence" or name.startswith("ri:"):
                 continue
             same = self._by_kind.setdefault(kind_of(element), [])
             same.append(element)
             self._number[id(element)] = len(same)
+            if name == "ac:task-list":
+                tasks = [child for child in element if tag_of(child) == "ac:task"]
+                self.task_places.update((id(task), (element, number)) for number, task in enumerate(tasks))
             if name == "ac:task-id" and (element.text or "").strip().isdigit():
                 self.max_task_id = max(self.max_task_id, int((element.text or "").strip()))
+
+    def position(self, element: Node) -> int:
+        """Return ``element``'s place in the page's document order (an ancestor comes before its descendants)."""
+        return self._position[id(element)]
+
+    def of_kind(self, kind: str) -> list[Node]:
+        """Return the page's elements of ``kind`` in document order."""
+        return list(self._by_kind.get(kind, []))
 
     def reference(self, element: Node, part: Part) -> str:
         """Return ``kind#n~hash`` for an element of the indexed page; the hash fingerprints the ``part`` taken."""
