@@ -43,6 +43,8 @@ def test_forms_become_bodies_with_checkboxes_kept_and_credentials_only_when_type
     assert config["require_api_token_auth"] is False
     assert config["lean_results"] is False  # an unticked box: Confluence's answers whole
     assert server_config(Form({"config.lean_results": ["on"]}))["lean_results"] is True
+    assert config["hide_deprecated"] == "replaced"  # nothing chosen: the server's default
+    assert server_config(Form({"config.hide_deprecated": ["all"]}))["hide_deprecated"] == "all"
     kept = account_patch(Form({"label": ["L"], "auth.username": ["a@b.c"], "auth.password": [""]}))
     assert "auth" not in kept
     replaced = account_patch(Form({"auth.username": ["a@b.c"], "auth.password": ["t"]}))

@@ -165,6 +165,9 @@ async def test_the_preview_matches_what_the_created_server_lists(site: Site, cli
     misspelt = await client.get(f"/ui/accounts/{account_id}/mcp/preview", params=[("config.tags", "page")])
     assert misspelt.status_code == 422
     assert "did you mean 'pages'" in misspelt.json()["errors"]["config.tags"]
+    hiding = await client.get(f"/ui/accounts/{account_id}/mcp/preview", params=[("config.hide_deprecated", "some")])
+    assert hiding.status_code == 422
+    assert "replaced, all, none" in hiding.json()["errors"]["config.hide_deprecated"]
     async with httpx.AsyncClient(base_url=site.base_url) as stranger:
         refused = await stranger.get(f"/ui/accounts/{account_id}/mcp/preview")
     assert (refused.status_code, refused.json()["error"]) == (401, "unauthorized")

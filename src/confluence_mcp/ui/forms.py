@@ -143,6 +143,7 @@ def server_config(form: Form) -> dict[str, Any]:
         "require_api_token_auth": form.checked("config.require_api_token_auth"),
         "tool_exposure": form.get("config.tool_exposure") or "all",
         "lean_results": form.checked("config.lean_results"),
+        "hide_deprecated": form.get("config.hide_deprecated") or "replaced",
     }
     max_limit = form.get("config.max_limit")
     if max_limit:

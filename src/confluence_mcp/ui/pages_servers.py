@@ -25,6 +25,7 @@ SERVER_FIELDS = frozenset(
         "config.tool_exposure",
         "config.require_api_token_auth",
         "config.lean_results",
+        "config.hide_deprecated",
         "config.max_limit",
         "expires_at",
     }
@@ -40,6 +41,7 @@ def _values(form: Form) -> dict[str, Any]:
         "tool_exposure": form.get("config.tool_exposure") or "all",
         "require_api_token_auth": form.checked("config.require_api_token_auth"),
         "lean_results": form.checked("config.lean_results"),
+        "hide_deprecated": form.get("config.hide_deprecated") or "replaced",
         "max_limit": form.get("config.max_limit"),
         "expires_in": form.get("expires_in"),
         "expires_on": form.get("expires_on"),
@@ -54,6 +56,7 @@ def _server_values(server: McpServer) -> dict[str, Any]:
         "tool_exposure": server.tool_exposure,
         "require_api_token_auth": server.require_api_token_auth,
         "lean_results": server.lean_results,
+        "hide_deprecated": server.hide_deprecated,
         "max_limit": str(server.max_limit),
         "expires_in": _KEEP,
         "expires_on": "",
@@ -62,7 +65,9 @@ def _server_values(server: McpServer) -> dict[str, Any]:
 
 def _preview_of(page: Page, values: dict[str, Any]) -> ToolPreview | None:
     try:
-        return preview_tools(page.runtime.catalog, values["methods"], values["tags"], values["tool_exposure"])
+        return preview_tools(
+            page.runtime.catalog, values["methods"], values["tags"], values["tool_exposure"], values["hide_deprecated"]
+        )
     except InvalidInput:
         return None
 
@@ -123,7 +128,9 @@ async def preview(page: Page) -> Response:
     form = Form({name: page.request.query_params.getlist(name) for name in page.request.query_params})
     config = server_config(form)
     try:
-        result = preview_tools(page.runtime.catalog, config["methods"], config["tags"], config["tool_exposure"])
+        result = preview_tools(
+            page.runtime.catalog, config["methods"], config["tags"], config["tool_exposure"], config["hide_deprecated"]
+        )
     except InvalidInput as exc:
         errors = form_errors(exc, SERVER_FIELDS)
         return JSONResponse({"errors": dict(errors.by_field), "general": list(errors.general)}, status_code=422)

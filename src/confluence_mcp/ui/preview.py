@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from confluence_mcp.admin.rules import clean_methods, clean_tags, require_tools
+from confluence_mcp.admin.rules import clean_methods, clean_tags, invalid, require_tools
 from confluence_mcp.pipeline.catalog import Catalog
-from confluence_mcp.policy.filters import GROUPS, ToolFilter
+from confluence_mcp.policy.filters import GROUPS, HIDE_DEPRECATED, HideDeprecated, ToolFilter
 
 __all__ = ["ToolPreview", "filter_choices", "preview_tools"]
 
@@ -39,11 +39,16 @@ class ToolPreview:
         }
 
 
-def preview_tools(catalog: Catalog, methods: list[str], tags: list[str], exposure: str) -> ToolPreview:
+def preview_tools(
+    catalog: Catalog, methods: list[str], tags: list[str], exposure: str, hide_deprecated: str = "replaced"
+) -> ToolPreview:
     """Return the preview; raise InvalidInput naming ``config.methods[i]``, ``config.tags[i]`` or ``config``."""
     clean_m, clean_t = clean_methods(methods), clean_tags(tags)
     require_tools(catalog.tools, clean_m, clean_t)
-    view = catalog.view(ToolFilter(methods=frozenset(clean_m), tags=frozenset(clean_t)))
+    if hide_deprecated not in HIDE_DEPRECATED:
+        raise invalid("config.hide_deprecated", f"choose one of {', '.join(HIDE_DEPRECATED)}")
+    hidden = cast(HideDeprecated, hide_deprecated)
+    view = catalog.view(ToolFilter(methods=frozenset(clean_m), tags=frozenset(clean_t), hide_deprecated=hidden))
     listing = catalog.discovery_view() if exposure == "discovery" else view
     size = 0
     for page in listing.pages:
