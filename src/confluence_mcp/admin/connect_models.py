@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from confluence_mcp.admin.models import Label, Timestamp, _Body
+from confluence_mcp.admin.models import Label, RequestBody, Timestamp
 
 __all__ = ["OAuthConnectInput", "OAuthConnectView"]
 
 
-class OAuthConnectInput(_Body):
+class OAuthConnectInput(RequestBody):
     """Body of ``POST /oauth/connect``: a label for a new account, or the id of an account to reconnect."""
 
     label: Label | None = Field(default=None, description="A name for the new account (default: the site's name).")

@@ -25,10 +25,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from confluence_mcp.errors import InvalidBody, InvalidInput
+from confluence_mcp.errors import InvalidBody
 from confluence_mcp.policy.filters import HideDeprecated
 from confluence_mcp.store.base import (
-    AUDIT_PAGE_MAX,
     DEFAULT_MAX_LIMIT,
     MAX_LIMIT_CEILING,
     AuthType,
@@ -42,9 +41,6 @@ __all__ = [
     "AccountPatch",
     "AccountSavedView",
     "AccountView",
-    "AuditEntryView",
-    "AuditLogPage",
-    "AuditLogQuery",
     "AuthInput",
     "AuthView",
     "ConnectionCheckView",
@@ -52,16 +48,16 @@ __all__ = [
     "McpConfigInput",
     "McpConfigPatch",
     "McpConfigView",
-    "McpLogsQuery",
     "McpServerCreatedView",
     "McpServerInput",
     "McpServerList",
     "McpServerPatch",
     "McpServerView",
+    "RequestBody",
+    "Timestamp",
     "field_path",
     "iso_z",
     "parse_input",
-    "parse_query",
 ]
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -140,7 +136,7 @@ _DEPRECATED_HELP = "Deprecated tools hidden: replaced (those another tool replac
 _MAX_LIMIT_HELP = f"The cap on the limit argument of list tools, 1 to {MAX_LIMIT_CEILING}."
 
 
-class _Body(BaseModel):
+class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
 
 
@@ -162,7 +158,7 @@ def _not_null(value: object) -> object:
 # Request bodies
 
 
-class AuthInput(_Body):
+class AuthInput(RequestBody):
     """Credentials for a Confluence site (OAuth accounts are connected with ``POST /oauth/connect`` instead)."""
 
     type: Literal["basic", "bearer", "scoped", "oauth"] = Field(
@@ -179,7 +175,7 @@ class AuthInput(_Body):
     )
 
 
-class AccountInput(_Body):
+class AccountInput(RequestBody):
     """Body of ``POST /integrated-account``."""
 
     label: Label = Field(description="A name for people.")
@@ -192,7 +188,7 @@ class AccountInput(_Body):
     )
 
 
-class AccountPatch(_Body):
+class AccountPatch(RequestBody):
     """Body of ``PATCH /integrated-account/{id}``: keys given replace, keys absent stay; ``auth`` is replaced whole."""
 
     label: Label | None = Field(default=None, json_schema_extra=_never_null)
@@ -203,7 +199,7 @@ class AccountPatch(_Body):
     _given = field_validator("label", "instance_url", "auth")(_not_null)
 
 
-class McpConfigInput(_Body):
+class McpConfigInput(RequestBody):
     """Which tools an MCP server exposes (methods AND tags) and how, its list-limit cap, and its API-token need."""
 
     methods: FilterList | None = Field(
@@ -224,7 +220,7 @@ class McpConfigInput(_Body):
     hide_deprecated: HideDeprecated = Field(default="replaced", description=_DEPRECATED_HELP)
 
 
-class McpConfigPatch(_Body):
+class McpConfigPatch(RequestBody):
     """The ``config`` of a PATCH: keys given replace, keys absent stay."""
 
     methods: FilterList | None = Field(default=None, description="null or [] = all methods.")
@@ -242,7 +238,7 @@ class McpConfigPatch(_Body):
     )
 
 
-class McpServerInput(_Body):
+class McpServerInput(RequestBody):
     """Body of ``POST /integrated-account/{id}/mcp``."""
 
     name: Label
@@ -250,7 +246,7 @@ class McpServerInput(_Body):
     expires_at: datetime | None = Field(default=None, description="At least 60 s in the future; absent = never.")
 
 
-class McpServerPatch(_Body):
+class McpServerPatch(RequestBody):
     """Body of ``PATCH /integrated-account/{id}/mcp/{mcp_id}``; ``config`` is shallow-merged."""
 
     name: Label | None = Field(default=None, json_schema_extra=_never_null)
@@ -360,92 +356,11 @@ class ErrorView(BaseModel):
     details: Any = Field(default=None, description="For 400/422: a list of {field, message}.")
 
 
-# The audit log: query parameters and pages
-
-
-def parse_query(model: type[_Model], params: dict[str, str]) -> _Model:
-    """Validate query parameters against ``model``; raise ``InvalidInput`` (400) naming every bad parameter."""
-    try:
-        return parse_input(model, params)
-    except InvalidBody as exc:
-        raise InvalidInput(str(exc), field=exc.field, details=exc.details) from None
-
-
-_Since = Annotated[
-    str | None,
-    Field(
-        max_length=64,
-        description="Only records from then on: a duration back from now (90s, 15m, 1h, 7d, 2w) or an ISO-8601"
-        " time (UTC if it has no offset).",
-    ),
-]
-_Cursor = Annotated[str | None, Field(max_length=512, description="The next_cursor of the previous page.")]
-_Limit = Annotated[int, Field(ge=1, le=AUDIT_PAGE_MAX, description="Records per page, newest first.")]
-
-
-class AuditLogQuery(_Body):
-    """Query of ``GET /audit-log``: every record, optionally of one actor or one action."""
-
-    actor: str | None = Field(
-        default=None, max_length=200, description="An MCP server id (its tool calls), an admin token id, or cli."
-    )
-    action: str | None = Field(
-        default=None,
-        max_length=64,
-        description="tools/call, account.create|update|delete|connect, mcp_server.create|update|delete,"
-        " api_token.create|revoke.",
-    )
-    since: _Since = None
-    cursor: _Cursor = None
-    limit: _Limit = 50
-
-
-class AccountCheckQuery(_Body):
+class AccountCheckQuery(RequestBody):
     """Query of ``POST``/``PATCH`` on accounts: whether to test the credentials first."""
 
     check: bool = Field(
         default=True,
         description="Test the site and credentials against Confluence's current-user endpoint first, and refuse"
         " the change (422 connection_check_failed, naming auth or instance_url) if they fail; false skips it.",
-    )
-
-
-class McpLogsQuery(_Body):
-    """Query of ``GET /integrated-account/{id}/mcp/{mcp_id}/logs``: that MCP server's tool calls."""
-
-    tool: str | None = Field(default=None, max_length=200, description="Only calls of this tool.")
-    status: str | None = Field(
-        default=None,
-        max_length=16,
-        description="ok, error (it ran and failed), refused (it did not run), or Confluence's HTTP status (404).",
-    )
-    since: _Since = None
-    cursor: _Cursor = None
-    limit: _Limit = 50
-
-
-class AuditEntryView(BaseModel):
-    """One audit record: ids, names and keys only, never a token, a secret or an argument value."""
-
-    id: str
-    at: Timestamp
-    actor: str = Field(description="The MCP server id (tools/call), the admin token id (admin API) or cli (CLI).")
-    action: str = Field(examples=["tools/call", "account.create", "api_token.revoke"])
-    target: str | None = Field(description="The tool name, or the id of the record changed (null: a failed create).")
-    argument_keys: list[str] = Field(description="The argument keys sent, or the body fields given; never values.")
-    outcome: Literal["ok", "error", "refused"] = Field(
-        description="ok; error: it ran and failed; refused: it did not run (a rule, a cap, an unknown tool)."
-    )
-    reason: str | None = Field(description="The error class when not ok, e.g. InvalidArguments, NotFound.")
-    upstream_status: int | None = Field(description="Confluence's HTTP status, for tool calls that reached it.")
-    duration_ms: float | None
-
-
-class AuditLogPage(BaseModel):
-    """A page of audit records, newest first."""
-
-    result: list[AuditEntryView]
-    next_cursor: str | None = Field(
-        description="Pass as cursor for the next, older page; null: no more. A page may hold fewer than limit"
-        " records and still have one."
     )

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from confluence_mcp import __version__, asgi
 from confluence_mcp.admin.audit import Auditor
+from confluence_mcp.admin.audit_models import AuditLogPage, AuditLogQuery, McpLogsQuery, parse_query
 from confluence_mcp.admin.auth import require_api_token
 from confluence_mcp.admin.connect import CALLBACK_PATH
 from confluence_mcp.admin.connection_check import ConnectionChecker
@@ -32,16 +33,12 @@ from confluence_mcp.admin.models import (
     AccountPatch,
     AccountSavedView,
     AccountView,
-    AuditLogPage,
-    AuditLogQuery,
-    McpLogsQuery,
     McpServerCreatedView,
     McpServerInput,
     McpServerList,
     McpServerPatch,
     McpServerView,
     parse_input,
-    parse_query,
 )
 from confluence_mcp.admin.oauth_routes import CONNECT_SPEC, oauth_callback, oauth_connect
 from confluence_mcp.admin.openapi import OperationSpec, build_document
@@ -71,7 +68,7 @@ SERVER_LOGS = "/integrated-account/{account_id}/mcp/{mcp_id}/logs"
 AUDIT_LOG = "/audit-log"
 
 Handler = Callable[[Request, AdminService], Awaitable[Response]]
-_Body = TypeVar("_Body", bound=BaseModel)
+RequestBody = TypeVar("RequestBody", bound=BaseModel)
 _Query = TypeVar("_Query", bound=BaseModel)
 
 
@@ -158,7 +155,7 @@ async def read_json(request: Request, limit: int) -> Any:
         raise MalformedJson("the request body is not valid JSON we accept: it is nested too deeply") from None
 
 
-async def _body(request: Request, model: type[_Body]) -> _Body:
+async def _body(request: Request, model: type[RequestBody]) -> RequestBody:
     limit: int = request.app.state.runtime.settings.server.max_body_bytes
     return parse_input(model, await read_json(request, limit))
 

@@ -15,17 +15,11 @@ from datetime import UTC, datetime
 from operator import attrgetter
 
 from confluence_mcp.admin.audit import Auditor, audited, status_filter
+from confluence_mcp.admin.audit_models import AuditLogQuery, McpLogsQuery
 from confluence_mcp.admin.connect import AccountConnector
 from confluence_mcp.admin.connection_check import ConnectionChecker, ConnectionReport
 from confluence_mcp.admin.durations import since_time
-from confluence_mcp.admin.models import (
-    AccountInput,
-    AccountPatch,
-    AuditLogQuery,
-    McpLogsQuery,
-    McpServerInput,
-    McpServerPatch,
-)
+from confluence_mcp.admin.models import AccountInput, AccountPatch, McpServerInput, McpServerPatch
 from confluence_mcp.admin.rules import (
     atlassian_token_expiry,
     check_instance_url,

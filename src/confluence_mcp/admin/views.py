@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from confluence_mcp.admin.audit_models import AuditEntryView, AuditLogPage
 from confluence_mcp.admin.connection_check import ConnectionReport
 from confluence_mcp.admin.models import (
     AccountSavedView,
     AccountView,
-    AuditEntryView,
-    AuditLogPage,
     AuthView,
     ConnectionCheckView,
     McpConfigView,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from confluence_mcp.admin.models import AuditLogQuery, parse_query
+from confluence_mcp.admin.audit_models import AuditLogQuery, parse_query
 from confluence_mcp.admin.service import AdminService
 from confluence_mcp.cli.context import add_store_command
 from confluence_mcp.cli.table import print_table, shown_time

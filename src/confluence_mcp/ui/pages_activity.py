@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from confluence_mcp.admin.models import McpLogsQuery, parse_query
+from confluence_mcp.admin.audit_models import McpLogsQuery, parse_query
 from confluence_mcp.errors import InvalidInput
 from confluence_mcp.store.base import AuditPage
 from confluence_mcp.ui.forms import FormErrors, form_errors

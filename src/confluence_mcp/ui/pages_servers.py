@@ -6,7 +6,8 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from confluence_mcp.admin.models import McpLogsQuery, McpServerInput, McpServerPatch, parse_input
+from confluence_mcp.admin.audit_models import McpLogsQuery
+from confluence_mcp.admin.models import McpServerInput, McpServerPatch, parse_input
 from confluence_mcp.errors import InvalidInput
 from confluence_mcp.store.base import DEFAULT_MAX_LIMIT, McpServer
 from confluence_mcp.ui.forms import EXPIRY_CHOICES, Form, form_errors, server_config, server_expiry
