@@ -27,7 +27,7 @@ from confluence_mcp.policy.filters import (
 )
 from confluence_mcp.policy.hosts import HostPolicy, ip_literal, site_refusal
 from confluence_mcp.settings import UpstreamSettings
-from confluence_mcp.store.base import Account, AuthType, McpServer
+from confluence_mcp.store.base import Account, AuthType, McpServer, TokenScope
 
 __all__ = [
     "MAX_ATLASSIAN_TOKEN_LIFETIME",
@@ -44,6 +44,7 @@ __all__ = [
     "require_credentials_for_new_site",
     "require_tools",
     "reworded",
+    "token_scope",
 ]
 
 MIN_EXPIRY = timedelta(seconds=60)
@@ -241,6 +242,15 @@ def new_mcp_server(
         lean_results=config.lean_results,
         hide_deprecated=config.hide_deprecated,
     )
+
+
+def token_scope(scope: str) -> TokenScope:
+    """Return ``scope`` as an API token scope, or refuse it naming ``scope``."""
+    if scope == "admin":
+        return "admin"
+    if scope == "mcp":
+        return "mcp"
+    raise invalid("scope", f"{scope!r} is not a scope; give admin (the admin API) or mcp (MCP servers)")
 
 
 def invalid(field: str, problem: str) -> InvalidInput:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
 
@@ -20,6 +19,7 @@ from confluence_mcp.admin.connect import AccountConnector
 from confluence_mcp.admin.connection_check import ConnectionChecker, ConnectionReport
 from confluence_mcp.admin.durations import since_time
 from confluence_mcp.admin.models import AccountInput, AccountPatch, McpServerInput, McpServerPatch
+from confluence_mcp.admin.outcomes import CheckedAccount, NewApiToken, NewMcpServer
 from confluence_mcp.admin.rules import (
     atlassian_token_expiry,
     check_instance_url,
@@ -32,6 +32,7 @@ from confluence_mcp.admin.rules import (
     new_mcp_server,
     require_credentials_for_new_site,
     require_tools,
+    token_scope,
 )
 from confluence_mcp.admin.static import STATIC_SERVER_PREFIX, with_cloud_id
 from confluence_mcp.errors import Conflict, ConnectionCheckFailed, NotFound
@@ -41,44 +42,11 @@ from confluence_mcp.store.base import Account, ApiToken, AuditFilter, AuditPage,
 from confluence_mcp.store.cipher import Cipher
 from confluence_mcp.store.tokens import TokenHasher, mint_api_token, mint_mcp_token, new_id
 
-__all__ = ["AdminService", "CheckedAccount", "NewApiToken", "NewMcpServer"]
-
-
-@dataclass(frozen=True, slots=True)
-class CheckedAccount:
-    """An account just saved, with what the connection check said (None when it was skipped or not run)."""
-
-    account: Account
-    check: ConnectionReport | None
-
-
-@dataclass(frozen=True, slots=True)
-class NewMcpServer:
-    """A just-created MCP server with its token and URL, which are never shown again."""
-
-    server: McpServer
-    token: str
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class NewApiToken:
-    """A just-created API token with its secret, which is never shown again."""
-
-    record: ApiToken
-    token: str
+__all__ = ["AdminService"]
 
 
 _MAX_BOUND_SERVERS = 100
 """The most MCP servers one token may be bound to (a list an operator types, not a data set)."""
-
-
-def _token_scope(scope: str) -> TokenScope:
-    if scope == "admin":
-        return "admin"
-    if scope == "mcp":
-        return "mcp"
-    raise invalid("scope", f"{scope!r} is not a scope; give admin (the admin API) or mcp (MCP servers)")
 
 
 def _utc_now() -> datetime:
@@ -319,7 +287,7 @@ class AdminService:
         label = name.strip()
         if not label or len(label) > 200:
             raise invalid("name", "give 1 to 200 characters")
-        checked_scope = _token_scope(scope)
+        checked_scope = token_scope(scope)
         server_ids = await self._bound_servers(checked_scope, mcp_server_ids)
         token = mint_api_token()
         record = ApiToken(

@@ -13,7 +13,7 @@ from confluence_mcp.admin.models import (
     McpServerCreatedView,
     McpServerView,
 )
-from confluence_mcp.admin.service import CheckedAccount, NewMcpServer
+from confluence_mcp.admin.outcomes import CheckedAccount, NewMcpServer
 from confluence_mcp.atlassian.tokens import OAuthTokens
 from confluence_mcp.store.base import Account, AuditPage, McpServer
 

@@ -22,7 +22,8 @@ from urllib.parse import parse_qsl, urlsplit
 from confluence_mcp.admin.connect_models import OAuthConnectInput
 from confluence_mcp.admin.connection_check import ConnectionReport
 from confluence_mcp.admin.models import AccountInput, AccountPatch, parse_input
-from confluence_mcp.admin.service import AdminService, CheckedAccount
+from confluence_mcp.admin.outcomes import CheckedAccount
+from confluence_mcp.admin.service import AdminService
 from confluence_mcp.atlassian.connect import callback_parts
 from confluence_mcp.atlassian.tokens import OAuthTokens
 from confluence_mcp.cli.context import add_store_command
