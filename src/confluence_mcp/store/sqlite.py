@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import TypeVar, TypeVarTuple, cast
 
 from confluence_mcp.errors import NotFound, StoreError
-from confluence_mcp.store.audit import cursor_after, cursor_position
+from confluence_mcp.store.audit import cursor_after
 from confluence_mcp.store.base import (
-    AUDIT_PAGE_MAX,
     Account,
     ApiToken,
     AuditFilter,
@@ -30,6 +29,7 @@ from confluence_mcp.store.base import (
     TokenKind,
 )
 from confluence_mcp.store.cipher import Cipher
+from confluence_mcp.store.sqlite_audit import AUDIT_DELETE_BATCH, DELETE_AUDIT_BATCH, audit_query
 from confluence_mcp.store.sqlite_schema import (
     INSERT_ACCOUNT,
     INSERT_API_TOKEN,
@@ -56,8 +56,6 @@ _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
 
 _Params = Sequence[object]
-_AUDIT_DELETE_BATCH = 5000
-"""Audit rows one retention statement deletes: other statements get the worker thread in between."""
 
 
 class SqliteStore:
@@ -267,42 +265,19 @@ class SqliteStore:
 
     async def list_audit(self, filters: AuditFilter, cursor: str | None, limit: int) -> AuditPage:
         """Return audit records newest first (see ``store.audit``); InvalidInput for a cursor not ours."""
-        clauses: list[str] = []
-        params: list[object] = []
-        equal = (
-            ("actor", filters.actor),
-            ("action", filters.action),
-            ("target", filters.target),
-            ("outcome", filters.outcome),
-            ("upstream_status", filters.upstream_status),
-        )
-        for column, value in equal:
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if filters.since is not None:
-            clauses.append("at >= ?")
-            params.append(to_text(filters.since))
-        if cursor is not None:
-            clauses.append("(at, id) < (?, ?)")
-            params.extend(cursor_position(cursor))
-        limit = max(1, min(limit, AUDIT_PAGE_MAX))
-        where = " AND ".join(clauses) or "1"
-        # Only fixed column names go into the text; every value is a bound parameter.
-        sql = f"SELECT * FROM audit_log WHERE {where} ORDER BY at DESC, id DESC LIMIT ?"  # noqa: S608
-        rows = await self._run(_fetch_all, sql, (*params, limit + 1))
+        sql, params, limit = audit_query(filters, cursor, limit)
+        rows = await self._run(_fetch_all, sql, params)
         records = tuple(audit_from_row(row) for row in rows[:limit])
         return AuditPage(records, cursor_after(records[-1]) if len(rows) > limit else None)
 
     async def delete_audit_before(self, before: datetime) -> int:
         """Delete audit records older than ``before``, a batch per statement; return how many went."""
-        sql = "DELETE FROM audit_log WHERE rowid IN (SELECT rowid FROM audit_log WHERE at < ? LIMIT ?)"
-        params = (to_text(before), _AUDIT_DELETE_BATCH)
+        params = (to_text(before), AUDIT_DELETE_BATCH)
         total = 0
         while True:
-            gone = await self._run(_execute, sql, params)
+            gone = await self._run(_execute, DELETE_AUDIT_BATCH, params)
             total += gone
-            if gone < _AUDIT_DELETE_BATCH:
+            if gone < AUDIT_DELETE_BATCH:
                 return total
 
     # The worker thread
