@@ -18,10 +18,10 @@ from typing import Any
 import anyio
 import httpx
 
+from bench.servers import MCP_HEADERS
 from confluence_mcp.simulator import SEED, Simulator
 from confluence_mcp.simulator.faults import Fault
 
-MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 MARKER = re.compile(rb"soak-[0-9a-f]{16}")
 TITLE_PREFIX = "Soak "
 OPERATIONS = ("create", "update", "get", "list", "search")

@@ -39,7 +39,6 @@ from confluence_mcp.errors import ConfluenceMcpError
 
 __all__ = ["markdown_of"]
 
-_SPACES: Final = re.compile(r"[ \t\r\n]+")
 # The cell styles markdown-it writes for a GFM alignment row, and back.
 _ALIGNMENT: Final = {"text-align:left": ":---", "text-align:right": "---:", "text-align:center": ":---:"}
 _AC_NAME: Final = "{http://atlassian.com/content}name"

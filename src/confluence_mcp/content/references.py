@@ -17,6 +17,7 @@ from confluence_mcp.content.storage_xml import (
     Node,
     canonical,
     children_text,
+    clark,
     clear,
     detached_copy,
     new_root,
@@ -86,6 +87,8 @@ class Index:
         self._position: dict[int, int] = {}
         self.max_task_id = 0
         self.task_bodies: dict[int, object] = {}  # each task's comparable body, filled as tasks_in needs them
+        # The page tree is never changed (edits work on detached copies), so an element's print is computed once.
+        self._prints: dict[tuple[int, Part], str] = {}
         self.task_places: dict[int, tuple[Node, int]] = {}  # each task's list and place among its tasks
         if root is None:
             self.present = False
@@ -115,7 +118,14 @@ class Index:
 
     def reference(self, element: Node, part: Part) -> str:
         """Return ``kind#n~hash`` for an element of the indexed page; the hash fingerprints the ``part`` taken."""
-        return f"{kind_of(element)}#{self._number[id(element)]}~{fingerprint(element, part)}"
+        return f"{kind_of(element)}#{self._number[id(element)]}~{self._print(element, part)}"
+
+    def _print(self, element: Node, part: Part) -> str:
+        key = (id(element), part)
+        found = self._prints.get(key)
+        if found is None:
+            found = self._prints[key] = fingerprint(element, part)
+        return found
 
     def resolve(self, reference: str, line: int, part_of: Callable[[Node], Part]) -> Node:
         """Return the element ``reference`` names, or raise ``PlaceholderUnresolved``.
@@ -139,7 +149,7 @@ class Index:
             return same[position]
         nearest = sorted(range(len(same)), key=lambda i: abs(i - position))
         for candidate in nearest:
-            if fingerprint(same[candidate], part_of(same[candidate])) == digest:
+            if self._print(same[candidate], part_of(same[candidate])) == digest:
                 return same[candidate]
         raise PlaceholderUnresolved(
             reference, line, f"no {kind} element of the page matches it any more (it was changed or deleted)"
@@ -173,7 +183,7 @@ def _sanitized(value: str) -> str:
 def _parameters(element: Node) -> Iterator[tuple[str, str]]:
     for child in element:
         if tag_of(child) == "ac:parameter":
-            yield child.get("{http://atlassian.com/content}name") or "", "".join(child.itertext())
+            yield child.get(_AC_NAME) or "", "".join(child.itertext())
 
 
 def header_of(element: Node, *, with_text: bool = False) -> str:
@@ -189,8 +199,7 @@ def header_of(element: Node, *, with_text: bool = False) -> str:
         if target is not None and target.get(f"{{{RI}}}filename"):
             pairs.append(("file", target.get(f"{{{RI}}}filename") or ""))
         for attribute in _TELLING_ATTRIBUTES.get(kind_of(element), ()):
-            prefix, _, local = attribute.partition(":")
-            key = f"{{http://atlassian.com/content}}{local}" if local and prefix == "ac" else attribute
+            key = clark(attribute)
             if element.get(key):
                 pairs.append((attribute.split(":")[-1], element.get(key) or ""))
     if with_text and (text := visible_text(element)):
