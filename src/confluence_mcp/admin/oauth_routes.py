@@ -40,7 +40,7 @@ CONNECT_SPEC = OperationSpec(
 
 
 def connector(request: Request, auditor: Auditor | None) -> AccountConnector:
-    """Return the connector of the running app; redirects come back to ``server.public_url`` (else this host)."""
+    """Return the callback's connector (it has no AdminService): one-time states, and the resolver told of changes."""
     runtime = request.app.state.runtime
     public_url = runtime.settings.server.public_url or str(request.base_url)
     used: set[str] = runtime.extra.setdefault("oauth_used_states", set())
@@ -57,7 +57,8 @@ def connector(request: Request, auditor: Auditor | None) -> AccountConnector:
 
 async def oauth_connect(request: Request, service: AdminService, body: object) -> Response:
     """Answer ``POST /oauth/connect`` with the authorize URL."""
-    started = await connector(request, service.auditor).start(parse_input(OAuthConnectInput, body))
+    public_url = request.app.state.runtime.settings.server.public_url or str(request.base_url)
+    started = await service.connector(public_url=public_url).start(parse_input(OAuthConnectInput, body))
     view = OAuthConnectView(
         authorize_url=started.authorize_url, redirect_uri=started.redirect_uri, expires_at=started.expires_at
     )

@@ -24,8 +24,8 @@ from confluence_mcp.admin.connection_check import ConnectionReport
 from confluence_mcp.admin.models import AccountInput, AccountPatch, parse_input
 from confluence_mcp.admin.outcomes import CheckedAccount
 from confluence_mcp.admin.service import AdminService
+from confluence_mcp.admin.views import auth_view
 from confluence_mcp.atlassian.connect import callback_parts
-from confluence_mcp.atlassian.tokens import OAuthTokens
 from confluence_mcp.cli.context import add_store_command
 from confluence_mcp.cli.table import print_table, shown_time
 from confluence_mcp.store.base import Account
@@ -199,7 +199,7 @@ async def _list(service: AdminService, args: argparse.Namespace) -> int:
 
 
 def _auth_shown(account: Account) -> str:
-    if account.auth_type == "oauth" and OAuthTokens.load(account.secret).reconnect is not None:
+    if auth_view(account).needs_reconnect:
         return "oauth (reconnect: accounts connect --account ID)"
     return account.auth_type
 

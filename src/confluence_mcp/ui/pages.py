@@ -53,8 +53,6 @@ class Page:
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         """Return ``template`` rendered with ``context`` plus what every page needs (the CSRF token, the nav)."""
-        context.setdefault("errors", None)
-        context.setdefault("notice", "")
         html = render(
             template, {"csrf": self.session.nonce, "signed_in": True, "path": self.request.url.path, **context}
         )
