@@ -88,14 +88,6 @@ def decode_cursor(cursor: str) -> int:
     return int(raw[1:])
 
 
-def _no_quick(arguments: Mapping[str, Any]) -> bool:
-    return False
-
-
-_NO_QUICK: QuickCheck = _no_quick
-"""Marks a tool whose quick check is not compiled yet (None means it has none)."""
-
-
 class Catalog:
     """Every tool we serve, with what a call needs precomputed; views are cached per filter.
 
@@ -139,7 +131,7 @@ class Catalog:
         self.twins = v2_twins(((t.binding.method, t.binding.path), t.name) for t in self.tools)
         """v1 tool -> the served v2 tool doing the same, named when Confluence answers a v1 tool 410 Gone."""
         self._validators: dict[str, Draft202012Validator] = {}
-        self._quick: dict[str, QuickCheck | None] = {}
+        self._quick: dict[str, QuickCheck | None] = {t.name: quick_check(t.input_schema) for t in self.tools}
         """Per tool, the quick yes that spares most calls the full validator (``pipeline/quick_check.py``)."""
         self._wire = {t.name: _wire_tool(t) for t in self.tools}
         self._views: OrderedDict[ToolFilter, ToolView] = OrderedDict()
@@ -186,9 +178,7 @@ class Catalog:
 
     def check_arguments(self, tool: Tool, arguments: Mapping[str, Any]) -> str | None:
         """Return a message naming each bad argument, or None when the arguments are valid."""
-        quick = self._quick.get(tool.name, _NO_QUICK)
-        if quick is _NO_QUICK:
-            quick = self._quick[tool.name] = quick_check(tool.input_schema)
+        quick = self._quick.get(tool.name)
         if quick is not None and quick(arguments):
             return None
         validator = self._validators.get(tool.name)

@@ -58,6 +58,12 @@ class Call:
     continue_from: Continuation | None = None
     """Where a cut result resumes, taken out of the arguments by ``continue_from`` (``pipeline/text_cap.py``)."""
 
+    def replace_arguments(self, arguments: Mapping[str, Any]) -> None:
+        """Send ``arguments`` on; the agent's own stay in ``sent_arguments`` (the first swap keeps them)."""
+        if self.sent_arguments is None:  # observers report what the agent sent, not what we send
+            self.sent_arguments = self.arguments
+        self.arguments = arguments
+
 
 class Step(Protocol):
     """One stage of a call: reads what earlier steps set, sets its own field, raises our errors to stop."""

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from confluence_mcp.errors import InvalidArguments
 from confluence_mcp.openapi.models import Tool
+from confluence_mcp.policy.json_text import compact_json
 
 Dialect = Literal["cursor", "start"]
 """``cursor``: Confluence's opaque cursor (v2, CQL search); ``start``: a v1 offset."""
@@ -40,7 +41,6 @@ _MAX_CURSOR_CHARS: Final = 4096
 _MAX_START: Final = 2**31 - 1
 _BASE64URL: Final = re.compile(r"[A-Za-z0-9_-]+")
 _LINK_NEXT: Final = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
-_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 # Undescribed on purpose: every list tool's description and the server instructions say how to page, once.
 _CURSOR_SCHEMA: Final = {"type": "string"}
@@ -51,7 +51,7 @@ _USE_NEXT_CURSOR: Final = (
 
 def encode_cursor(dialect: Dialect, value: str | int) -> str:
     """Return our opaque cursor for Confluence's ``value`` (a cursor string or a start offset)."""
-    raw = _ENCODER.encode({_KEYS[dialect]: value}).encode()
+    raw = compact_json({_KEYS[dialect]: value}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -212,4 +212,4 @@ def with_next_cursor(structured: dict[str, Any], next_cursor: str | None, note: 
     structured[NEXT_CURSOR] = next_cursor
     if note is not None:
         structured[LIMIT_NOTE] = note
-    return _ENCODER.encode(structured)
+    return compact_json(structured)

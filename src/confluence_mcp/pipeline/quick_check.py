@@ -83,7 +83,10 @@ def _value_check(schema: Any) -> ValueCheck | None:
         tests.append(allowed.__contains__)
     pattern = schema.get("pattern")
     if pattern is not None:
-        search = re.compile(pattern).search
+        try:
+            search = re.compile(pattern).search
+        except (re.error, TypeError):
+            return None  # a pattern Python cannot read: the full validator decides (and names it)
         tests.append(lambda v: search(v) is not None)
     # Each bound applies to its own kind only (a minLength beside type integer asserts nothing).
     tests.extend(_length_tests(schema) if kind == "string" else _number_tests(schema) if kind != "boolean" else [])

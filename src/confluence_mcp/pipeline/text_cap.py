@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Final
 
+from confluence_mcp.policy.json_text import compact_json
+
 CONTINUE_FROM: Final = "continue_from"
 """The argument (on every tool) and the result field carrying where a cut result goes on."""
 CUT_NOTE: Final = "cut_note"
@@ -26,7 +28,6 @@ CONTINUED: Final = "continued"
 
 Path = tuple[str | int, ...]
 
-_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _NOTE_ROOM: Final = 600
 """Characters kept free for the note and the token, so the cut result with them stays within the cap."""
 _MIN_ROOM: Final = 500
@@ -45,7 +46,7 @@ class Continuation:
 
 def encode_continuation(continuation: Continuation) -> str:
     """Return the opaque ``continue_from`` token for ``continuation``."""
-    raw = _ENCODER.encode({"p": list(continuation.path), "o": continuation.offset}).encode()
+    raw = compact_json({"p": list(continuation.path), "o": continuation.offset}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -127,7 +128,7 @@ def cap_result(
     part = _at(structured, path)
     if not isinstance(part, str | list) or not part:
         return None
-    rest = len(_ENCODER.encode(_replaced(structured, path, part[:0])))
+    rest = len(compact_json(_replaced(structured, path, part[:0])))
     room = cap - rest - _NOTE_ROOM
     if room < _MIN_ROOM:  # the rest of the result alone fills the cap: cutting this part cannot help
         return None
@@ -137,7 +138,7 @@ def cap_result(
     cut = _replaced(structured, path, part[:keep])
     total = done + len(part)
     left = total - done - keep
-    return Capped(cut, _ENCODER.encode(cut), Continuation(path, done + keep), left, total, isinstance(part, list))
+    return Capped(cut, compact_json(cut), Continuation(path, done + keep), left, total, isinstance(part, list))
 
 
 def cut_note(tool: str, path: Path, left: int, total: int, cap: int, token: str | None, *, is_list: bool) -> str:
@@ -190,14 +191,14 @@ def _largest_part(structured: Mapping[str, Any]) -> Path | None:
 
     def size(value: Any, path: Path) -> int:
         if isinstance(value, Mapping):
-            n = 2 + sum(len(_ENCODER.encode(k)) + 1 + size(v, (*path, k)) for k, v in value.items())
+            n = 2 + sum(len(compact_json(k)) + 1 + size(v, (*path, k)) for k, v in value.items())
             return n + max(len(value) - 1, 0)
         if isinstance(value, list):
             n = 2 + sum(size(v, (*path, i)) for i, v in enumerate(value)) + max(len(value) - 1, 0)
         elif isinstance(value, str):
-            n = len(_ENCODER.encode(value))
+            n = len(compact_json(value))
         else:
-            return len(_ENCODER.encode(value))
+            return len(compact_json(value))
         if path and (not best or n > best[0][0]):
             best[:] = [(n, path)]
         return n
@@ -210,7 +211,7 @@ def _list_cut(items: list[Any], room: int) -> int:
     """Return how many leading items fit in ``room`` characters of JSON (at least one, so reading progresses)."""
     used = 0
     for index, item in enumerate(items):
-        used += len(_ENCODER.encode(item)) + (1 if index else 0)
+        used += len(compact_json(item)) + (1 if index else 0)
         if used > room:
             return max(index, 1)
     return len(items)
@@ -221,7 +222,7 @@ def _string_cut(text: str, room: int) -> int:
     low, high = 0, len(text)
     while low < high:  # the longest prefix whose JSON form (escapes included) fits
         middle = (low + high + 1) // 2
-        if len(_ENCODER.encode(text[:middle])) <= room:
+        if len(compact_json(text[:middle])) <= room:
             low = middle
         else:
             high = middle - 1

@@ -9,7 +9,6 @@ gave ``expected_version``, and sends current + 1; the read goes through ``pipeli
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -23,7 +22,6 @@ EXPECTED_VERSION: Final = "expected_version"
 _SAFE_PATHS: Final = {"/wiki/api/v2/pages/{id}": "page", "/wiki/api/v2/blogposts/{id}": "blog post"}
 _VERSION_HELP: Final = "Omit to send current + 1."
 _EXPECTED_SCHEMA: Final = {"type": "integer", "minimum": 1, "description": "Write only if this is the current version."}
-_CURRENT_VERSION: Final = re.compile(r"Current Version:\s*\[(\d+)\]", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +84,6 @@ def current_version(current: Mapping[str, Any]) -> int | None:
     version = current.get("version")
     number = version.get("number") if isinstance(version, Mapping) else None
     return number if type(number) is int else None
-
-
-def version_in_conflict(detail: str) -> int | None:
-    """Return the current version Confluence names in its 409 text (``Current Version: [4]``), if it does."""
-    match = _CURRENT_VERSION.search(detail)
-    return int(match.group(1)) if match else None
 
 
 def conflict_message(spec: SafeUpdate, object_id: object, expected: int, current: int | None) -> str:

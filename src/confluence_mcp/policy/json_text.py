@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any, Literal
 
-__all__ = ["parse_json"]
+__all__ = ["compact_json", "parse_json"]
 
 _MAX_DIGITS = 4000  # int() itself refuses past 4300 digits, in words about a Python setting
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -37,6 +37,9 @@ def _integer(text: str) -> int:
 def _no_constant(text: str) -> float:
     raise ValueError(f"{text} is not a JSON value")
 
+
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""JSON text as results carry it: compact, non-ASCII kept (one shared encoder: json.dumps builds one per call)."""
 
 _REQUESTS = json.JSONDecoder(parse_float=_finite, parse_int=_integer, parse_constant=_no_constant)
 # Confluence's lists hold thousands of integers: a callback each would cost, and int() refuses huge ones anyway.

@@ -108,7 +108,7 @@ class McpEndpoint:
                 self._count(message.get("method"))
             if record is not None and isinstance(message.get("method"), str):
                 record.method = message["method"][:64]
-            if message is not None and asgi.header(scope, b"mcp-protocol-version") in MODERN_VERSIONS:
+            if asgi.header(scope, b"mcp-protocol-version") in MODERN_VERSIONS:
                 refusal = listen_refusal(asgi.header(scope, b"accept"), message)
                 if refusal is not None:
                     request_id = message.get("id")

@@ -166,10 +166,15 @@ def _gone(tool_name: str, where: str, twin_offered: tuple[str | None, bool], sai
     )
 
 
-def _conflict(tool_name: str, where: str, detail: str) -> str:
+def version_in_conflict(detail: str) -> int | None:
+    """Return the current version Confluence names in its 409 text (``Current Version: [4]``), if it does."""
     match = _CURRENT_VERSION.search(detail)
-    if match:
-        current = int(match.group(1))
+    return int(match.group(1)) if match else None
+
+
+def _conflict(tool_name: str, where: str, detail: str) -> str:
+    current = version_in_conflict(detail)
+    if current is not None:
         advice = (
             f"The current version is {current}: send version.number = {current + 1}. Someone may have edited it "
             f"since you read it, so read it again first and merge their changes."

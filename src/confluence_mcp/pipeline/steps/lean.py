@@ -7,16 +7,14 @@ Confluence's answer whole.
 
 from __future__ import annotations
 
-import json
 from typing import Final
 
 from confluence_mcp.pipeline.catalog import Catalog
 from confluence_mcp.pipeline.context import Call
 from confluence_mcp.pipeline.lean import lean_result
+from confluence_mcp.policy.json_text import compact_json
 from confluence_mcp.upstream.results import ToolOutcome
 
-_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-# Behind the API gateway the account's root is not a web address: only Confluence's own _links.base is.
 _GATEWAY: Final = "https://api.atlassian.com"
 
 
@@ -46,5 +44,5 @@ class LeanResults:
             return
         # Built directly: dataclasses.replace costs as much as the leaning itself on this per-call path.
         call.outcome = ToolOutcome(
-            _ENCODER.encode(structured), False, structured, outcome.meta, outcome.headers, outcome.content
+            compact_json(structured), False, structured, outcome.meta, outcome.headers, outcome.content
         )

@@ -11,9 +11,8 @@ finisher turns every storage body of a successful read into ``{"representation":
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from confluence_mcp.content import to_storage
 from confluence_mcp.errors import PlaceholderUnresolved
@@ -27,14 +26,7 @@ from confluence_mcp.pipeline.markdown import (
     current_storage,
     markdown_body,
 )
-
-_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
-def _swap(call: Call, arguments: dict[str, Any]) -> None:
-    if call.sent_arguments is None:  # observers report what the agent sent, not what we send
-        call.sent_arguments = call.arguments
-    call.arguments = arguments
+from confluence_mcp.policy.json_text import compact_json
 
 
 def _storage_body(body: Mapping[str, Any], storage: str) -> dict[str, Any]:
@@ -58,17 +50,17 @@ class AskForStorage:
         if name in self._reads:
             if arguments.get(BODY_FORMAT) == MARKDOWN:
                 call.markdown_out = True
-                _swap(call, {**arguments, BODY_FORMAT: "storage"})
+                call.replace_arguments({**arguments, BODY_FORMAT: "storage"})
             return
         write = self._writes.get(name)
         markdown = markdown_body(arguments) if write is not None else None
         if write is None or markdown is None:
             return
         if write.reader is None:  # a create: placeholders could only name elements of a page that does not exist
-            _swap(call, {**arguments, "body": _storage_body(arguments["body"], to_storage(markdown))})
+            call.replace_arguments({**arguments, "body": _storage_body(arguments["body"], to_storage(markdown))})
             return
         try:  # refuse what storage cannot hold before the read; references need the page, so they wait for it
-            _swap(call, {**arguments, "body": _storage_body(arguments["body"], to_storage(markdown))})
+            call.replace_arguments({**arguments, "body": _storage_body(arguments["body"], to_storage(markdown))})
         except PlaceholderUnresolved:
             call.markdown_in = markdown
             call.current_storage = True
@@ -98,7 +90,7 @@ class ConvertAgainstCurrent:
         if current is None:  # the read failed; its explained answer is the call's outcome
             return
         storage = to_storage(markdown, current_storage(current))
-        _swap(call, {**call.arguments, "body": _storage_body(call.arguments["body"], storage)})
+        call.replace_arguments({**call.arguments, "body": _storage_body(call.arguments["body"], storage)})
 
 
 class BodiesAsMarkdown:
@@ -116,4 +108,4 @@ class BodiesAsMarkdown:
             structured["markdown_note"] = (
                 f"{unread} body(ies) are not well-formed XHTML and stay in storage format (at body.storage.value)."
             )
-        call.outcome = dataclasses.replace(outcome, text=_ENCODER.encode(structured), structured=structured)
+        call.outcome = dataclasses.replace(outcome, text=compact_json(structured), structured=structured)

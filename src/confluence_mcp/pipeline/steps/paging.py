@@ -27,9 +27,8 @@ class DecodeCursor:
         if paging is None:
             return
         assert call.resolved is not None
-        if call.sent_arguments is None:  # continue_from may have kept them already
-            call.sent_arguments = call.arguments
-        call.arguments, call.limit_note = paging.upstream_arguments(call.arguments, call.resolved.server.max_limit)
+        arguments, call.limit_note = paging.upstream_arguments(call.arguments, call.resolved.server.max_limit)
+        call.replace_arguments(arguments)
         call.paging = paging
 
 

@@ -8,8 +8,6 @@ names and cuts what is still over ``results.max_text_chars``.
 from __future__ import annotations
 
 import dataclasses
-import json
-from typing import Final
 
 from confluence_mcp.errors import InvalidArguments
 from confluence_mcp.pipeline.context import Call
@@ -23,8 +21,7 @@ from confluence_mcp.pipeline.text_cap import (
     resume,
     resume_text,
 )
-
-_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+from confluence_mcp.policy.json_text import compact_json
 
 
 class TakeContinuation:
@@ -47,8 +44,7 @@ class TakeContinuation:
             call.continue_from = decode_continuation(call.arguments[CONTINUE_FROM])
         except ValueError as exc:
             raise InvalidArguments(f"Invalid arguments for {tool.name}: argument 'continue_from' {exc}.") from None
-        call.sent_arguments = call.arguments
-        call.arguments = {k: v for k, v in call.arguments.items() if k != CONTINUE_FROM}
+        call.replace_arguments({k: v for k, v in call.arguments.items() if k != CONTINUE_FROM})
 
 
 class CapText:
@@ -74,7 +70,7 @@ class CapText:
                     text = resume_text(text, start)
                 else:
                     structured = resume(structured, start)
-                    text = _ENCODER.encode(structured)
+                    text = compact_json(structured)
             except ValueError as exc:
                 raise InvalidArguments(
                     f"Invalid arguments for {call.tool.name}: argument 'continue_from' {exc}."
@@ -92,5 +88,5 @@ class CapText:
                 structured[CUT_NOTE] = note
                 if token is not None:
                     structured[CONTINUE_FROM] = token
-                text = _ENCODER.encode(structured)
+                text = compact_json(structured)
         call.outcome = dataclasses.replace(outcome, text=text, structured=structured)

@@ -16,8 +16,8 @@ from confluence_mcp.errors import InvalidArguments, UpstreamError, VersionConfli
 from confluence_mcp.pipeline.catalog import Catalog
 from confluence_mcp.pipeline.context import Call
 from confluence_mcp.pipeline.current import CurrentReader
-from confluence_mcp.pipeline.updates import EXPECTED_VERSION, conflict_message, current_version, version_in_conflict
-from confluence_mcp.upstream.results import confluence_message
+from confluence_mcp.pipeline.updates import EXPECTED_VERSION, conflict_message, current_version
+from confluence_mcp.upstream.results import confluence_message, version_in_conflict
 
 
 class FillVersion:
@@ -57,9 +57,7 @@ class FillVersion:
         if expected is not None and now != expected:
             raise VersionConflict(conflict_message(spec, object_id, expected, now))
         if number is None:
-            if call.sent_arguments is None:
-                call.sent_arguments = arguments
-            call.arguments = {**arguments, "version": {**version, "number": now + 1}}
+            call.replace_arguments({**arguments, "version": {**version, "number": now + 1}})
 
 
 class ExplainConflict:
